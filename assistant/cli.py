@@ -1,0 +1,154 @@
+"""Command line: `assistant index | status | search`. Errors are one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import Sequence
+
+from assistant import __version__
+from assistant.errors import AssistantError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def cmd_index(args, settings) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from assistant.pipeline import build_index
+
+    err = _console(stderr=True)
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal and not args.progress,
+    ) as bar:
+        task = bar.add_task("Indexeren", total=None)
+
+        def on_progress(done: int, total: int, message: str) -> None:
+            bar.update(task, completed=done, total=total or None, description="Embedding chunks")
+
+        result = build_index(settings, rebuild=args.rebuild, progress=on_progress)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
+    if result.up_to_date:
+        err.print(f"Index is up to date: {result.documents} documents, {result.chunks} chunks (build {result.build_id}).")
+    else:
+        what = "Rebuilt" if args.rebuild else "Updated"
+        parts = [f"{len(result.added)} added", f"{len(result.changed)} changed", f"{len(result.removed)} removed"]
+        err.print(
+            f"{what} index: {result.documents} documents, {result.chunks} chunks "
+            f"({', '.join(parts)}; {result.embedded} chunks embedded in {result.seconds:.1f} s, build {result.build_id})."
+        )
+    return 0
+
+
+def cmd_status(args, settings) -> int:
+    from assistant.pipeline import index_status
+
+    status = index_status(settings)
+    if args.json:
+        _print_json(status.to_dict())
+        return 0
+    out = _console()
+    if not status.exists:
+        out.print(f"No index at {status.location}. Run `assistant index` to build it.")
+        return 0
+    emb = status.embedder or {}
+    out.print(f"Index:      {status.location} (build {status.build_id}, built {status.built_at})")
+    out.print(f"Embedder:   {emb.get('backend')}:{emb.get('model')} {emb.get('version')} ({emb.get('dimension')} dims)")
+    out.print(f"Chunking:   {status.chunking}")
+    out.print(f"Documents:  {len(status.documents)}   Chunks: {status.chunks}")
+    for doc in status.documents:
+        out.print(f"  - {doc['doc_id']} [{doc['kind']}] {doc['title']} ({doc['chunks']} chunks)")
+    if status.stale:
+        out.print("[yellow]Stale:[/yellow] " + "; ".join(status.stale_reasons) + ". Run `assistant index`.")
+    else:
+        out.print("Up to date with the corpus.")
+    return 0
+
+
+def cmd_search(args, settings) -> int:
+    from assistant.pipeline import search
+
+    query = " ".join(args.query).strip()
+    if not query:
+        raise AssistantError("The search query is empty; give some words to search for.")
+    if args.k <= 0:
+        raise AssistantError(f"--k must be greater than 0. Currently it is {args.k}.")
+    hits = search(settings, query, k=args.k)
+    if args.json:
+        _print_json([h.to_dict() for h in hits])
+        return 0
+    out = _console()
+    for rank, hit in enumerate(hits, 1):
+        section = f" › {hit.section}" if hit.section else ""
+        out.print(f"[bold]{rank}. {hit.title}{section}[/bold]  [dim]({hit.kind}, score {hit.score:.3f}, {hit.chunk_id})[/dim]")
+        text = " ".join(hit.text.split())
+        out.print("   " + (text[:300] + "…" if len(text) > 300 else text), markup=False)
+    if not hits:
+        out.print("No passages found.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Wegwijzer Sociale Innovatie: cited answers on sociale innovatie for Dutch SMEs.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging and tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("index", help="build or update the index from corpus/ (incremental by default)")
+    p.add_argument("--rebuild", action="store_true", help="build a fresh index beside the live one and swap it in")
+    p.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("status", help="show what is in the index and whether it is stale")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("search", help="search the index (dense retrieval)")
+    p.add_argument("query", nargs="+", help="the search text")
+    p.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_search)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        from assistant.config import load_settings
+
+        return args.func(args, load_settings())
+    except AssistantError as e:
+        if args.verbose:
+            raise
+        from rich.markup import escape
+
+        _console(stderr=True).print(f"[red]error:[/red] {escape(str(e))}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _console(stderr=True).print("interrupted; the live index is unchanged.")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,251 @@
+"""Wiring: the only place where the pipeline stages meet. The CLI and UI call these functions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Protocol
+
+from assistant.chunking import chunk_document
+from assistant.config import Settings
+from assistant.corpus import file_hashes, load_corpus
+from assistant.embeddings import Embedder, make_embedder
+from assistant.errors import CorpusError, IndexMismatchError, StoreError
+from assistant.models import Chunk, Hit
+from assistant.store import Build, Manifest, Store, open_store
+
+# Bump when chunking or cleaning code changes in a way that changes chunks: old indexes become stale.
+PIPELINE_VERSION = 1
+
+
+class Progress(Protocol):
+    def __call__(self, done: int, total: int, message: str) -> None: ...
+
+
+def _no_progress(done: int, total: int, message: str) -> None:
+    return None
+
+
+def fingerprint(settings: Settings) -> str:
+    """Hash of everything that changes the vectors or the chunks (paper-qa names its index the same way)."""
+    payload = {
+        "embedder": settings.embedder,
+        "chunking": settings.chunking.model_dump(),
+        "pipeline": PIPELINE_VERSION,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def check_compatible(manifest: Manifest, settings: Settings) -> None:
+    if manifest.fingerprint != fingerprint(settings):
+        raise IndexMismatchError(
+            f"The index was built with embedder {manifest.embedder.get('backend')}:{manifest.embedder.get('model')} "
+            f"and chunking {manifest.chunking}, but the settings ask for embedder {settings.embedder!r} and chunking "
+            f"{settings.chunking.model_dump()}; run `assistant index --rebuild` (or restore the old settings)."
+        )
+
+
+@dataclass
+class IndexResult:
+    build_id: str
+    documents: int
+    chunks: int
+    embedded: int  # chunks embedded in this run (0 when nothing changed)
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept_broken: list[str] = field(default_factory=list)  # files now unreadable whose previous version stays indexed
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    up_to_date: bool = False
+
+
+def build_index(
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    progress: Progress = _no_progress,
+    store: Store | None = None,
+) -> IndexResult:
+    """Bring the index in line with the corpus: incremental by default, from scratch with rebuild=True.
+
+    Changes are written into a new build which is activated only when complete.
+    """
+    started = time.perf_counter()
+    corpus_dir = settings.corpus_dir
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"Corpus folder {corpus_dir} does not exist; create it or set ASSISTANT_CORPUS_DIR.")
+    report = load_corpus(corpus_dir)
+    if not report.documents:
+        problems = f" ({len(report.warnings)} file(s) skipped, see warnings)" if report.warnings else ""
+        raise CorpusError(
+            f"No usable documents in {corpus_dir}{problems}; add Markdown or text files under documents/ or cases/."
+        )
+    embedder = embedder or make_embedder(settings.embedder)
+    store = store or open_store(settings.index_dir, settings.chroma_url)
+
+    with store.writer_lock():
+        previous: Build | None = None
+        if not rebuild:
+            current_id = store.current_build_id()
+            if current_id is not None:
+                previous = store.open_build(current_id)
+                check_compatible(previous.manifest, settings)
+
+        old_files = previous.manifest.files if previous else {}
+        by_source = {d.source: d for d in report.documents}
+        all_present = set(file_hashes(corpus_dir))
+        skipped_sources = all_present - set(by_source)
+        kept_broken = sorted(s for s in skipped_sources if s in old_files)
+        added = sorted(s for s in by_source if s not in old_files)
+        changed = sorted(s for s in by_source if s in old_files and old_files[s]["sha256"] != by_source[s].content_hash)
+        removed = sorted(s for s in old_files if s not in by_source and s not in kept_broken)
+        result = IndexResult(
+            build_id=previous.build_id if previous else "",
+            documents=len(report.documents) + len(kept_broken),
+            chunks=0,
+            embedded=0,
+            added=added,
+            changed=changed,
+            removed=removed,
+            kept_broken=kept_broken,
+            warnings=list(report.warnings)
+            + [f"{s}: kept the previously indexed version until the file is fixed" for s in kept_broken],
+        )
+        if previous is not None and not (added or changed or removed):
+            result.chunks = previous.manifest.chunk_count
+            result.up_to_date = True
+            result.seconds = time.perf_counter() - started
+            return result
+
+        to_embed = [by_source[s] for s in added + changed]
+        chunks: list[Chunk] = [c for doc in to_embed for c in chunk_document(doc, settings.chunking)]
+        build = store.create_build(copy_from=previous.build_id if previous else None)
+        try:
+            for source in changed + removed:
+                build.delete_source(source)
+            total = len(chunks)
+            progress(0, total, "embedding")
+            batch = settings.embed_batch_size
+            for i in range(0, total, batch):
+                part = chunks[i : i + batch]
+                vectors = embedder.embed_passages([c.embedding_text() for c in part])
+                build.add(part, vectors)
+                progress(min(i + batch, total), total, "embedding")
+            files = {s: dict(old_files[s]) for s in old_files if s not in changed and s not in removed}
+            for doc in to_embed:
+                files[doc.source] = {
+                    "sha256": doc.content_hash,
+                    "doc_id": doc.id,
+                    "title": doc.title,
+                    "kind": doc.kind,
+                    "chunks": sum(1 for c in chunks if c.doc_id == doc.id),
+                }
+            manifest = Manifest(
+                build_id=build.build_id,
+                built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                fingerprint=fingerprint(settings),
+                embedder=embedder.spec.to_dict(),
+                chunking=settings.chunking.model_dump(),
+                files=files,
+            )
+            if build.count() != manifest.chunk_count:
+                raise StoreError(
+                    f"Index build {build.build_id} holds {build.count()} chunks but its manifest lists "
+                    f"{manifest.chunk_count}; run `assistant index --rebuild`."
+                )
+            store.save_manifest(build, manifest)
+            store.activate(build)
+        except BaseException:
+            store.discard(build.build_id)
+            raise
+        store.prune()
+        result.build_id = build.build_id
+        result.chunks = manifest.chunk_count
+        result.embedded = len(chunks)
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+@dataclass
+class IndexStatus:
+    location: str
+    exists: bool
+    build_id: str | None = None
+    built_at: str | None = None
+    embedder: dict | None = None
+    chunking: dict | None = None
+    documents: list[dict] = field(default_factory=list)
+    chunks: int = 0
+    stale: bool = True
+    stale_reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
+    """What is in the live index, and whether it still matches the corpus and the settings. Loads no model."""
+    store = store or open_store(settings.index_dir, settings.chroma_url)
+    build_id = store.current_build_id()
+    if build_id is None:
+        return IndexStatus(location=store.location, exists=False, stale_reasons=["no index built yet"])
+    manifest = store.open_build(build_id).manifest
+    reasons = []
+    if manifest.fingerprint != fingerprint(settings):
+        reasons.append("built with another embedder or chunking (run `assistant index --rebuild`)")
+    current = file_hashes(settings.corpus_dir) if settings.corpus_dir.is_dir() else {}
+    new = sorted(set(current) - set(manifest.files))
+    gone = sorted(set(manifest.files) - set(current))
+    edited = sorted(s for s in set(current) & set(manifest.files) if current[s] != manifest.files[s]["sha256"])
+    for label, items in (("new", new), ("deleted", gone), ("changed", edited)):
+        if items:
+            reasons.append(f"{label} file(s): {', '.join(items)}")
+    return IndexStatus(
+        location=store.location,
+        exists=True,
+        build_id=build_id,
+        built_at=manifest.built_at,
+        embedder=manifest.embedder,
+        chunking=manifest.chunking,
+        documents=[{"source": s, **{k: v for k, v in f.items() if k != "sha256"}} for s, f in sorted(manifest.files.items())],
+        chunks=manifest.chunk_count,
+        stale=bool(reasons),
+        stale_reasons=reasons,
+    )
+
+
+class Index:
+    """A searchable handle on the live build. Follows activation: after a rebuild it reopens the new build."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, store: Store | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings.embedder)
+        self.store = store or open_store(settings.index_dir, settings.chroma_url)
+        self._build: Build | None = None
+
+    def build(self) -> Build:
+        current = self.store.current_build_id()
+        if self._build is None or self._build.build_id != (current or self._build.build_id):
+            build = self.store.open_current()
+            check_compatible(build.manifest, self.settings)
+            self._build = build
+        return self._build
+
+    def search(self, query: str, k: int | None = None, where: dict | None = None) -> list[Hit]:
+        """Dense search: the k passages closest to the query."""
+        k = k or self.settings.top_k
+        if k <= 0:
+            raise ValueError(f"k must be greater than 0. Currently it is {k}.")
+        build = self.build()
+        return build.query(self.embedder.embed_query(query), k, where)
+
+
+def search(settings: Settings, query: str, k: int | None = None, where: dict | None = None) -> list[Hit]:
+    return Index(settings).search(query, k, where)
+
+
