@@ -87,7 +87,7 @@ def clean_heading_text(text: str) -> str:
 
 
 def normalise_lines(raw: str) -> list[str]:
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")  # NBSP -> space, as assistant.corpus.clean_text does
     text = html.unescape(text)                      # &amp; -> &
     lines = []
     for line in text.split("\n"):
