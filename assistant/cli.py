@@ -57,6 +57,8 @@ def cmd_index(args, settings) -> int:
 
 
 def cmd_status(args, settings) -> int:
+    from rich.markup import escape
+
     from assistant.pipeline import index_status
 
     status = index_status(settings)
@@ -74,6 +76,8 @@ def cmd_status(args, settings) -> int:
     out.print(f"Documents:  {len(status.documents)}   Chunks: {status.chunks}")
     for doc in status.documents:
         out.print(f"  - {doc['doc_id']} [{doc['kind']}] {doc['title']} ({doc['chunks']} chunks)")
+    for warning in status.warnings:
+        out.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     if status.stale:
         out.print("[yellow]Stale:[/yellow] " + "; ".join(status.stale_reasons) + ". Run `assistant index`.")
     else:

