@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from typing import Sequence
 
@@ -108,6 +107,23 @@ def cmd_search(args, settings) -> int:
     return 0
 
 
+def cmd_serve(args, settings) -> int:
+    from assistant.pipeline import index_status
+    from assistant.ui import serve
+
+    err = _console(stderr=True)
+    status = index_status(settings)
+    if not status.exists:
+        err.print(f"No index at {status.location} yet; building it from {settings.corpus_dir} (first start only).")
+        cmd_index(argparse.Namespace(rebuild=False, progress=True), settings)
+    elif status.stale:
+        err.print("[yellow]note:[/yellow] the index is stale (" + "; ".join(status.stale_reasons) + "); run `assistant index` to update it.")
+    host, port = args.host or settings.host, args.port or settings.port
+    err.print(f"Starting the app on http://{host}:{port}")
+    serve(settings, host=host, port=port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant",
@@ -131,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
+    p = sub.add_parser("serve", help="start the chat app (builds the index first if there is none)")
+    p.add_argument("--host", help="address to listen on (default: ASSISTANT_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: ASSISTANT_PORT or 7860)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(32, description="Passages embedded per batch while indexing.")
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="Passage splitting.")
     top_k: int = Field(5, description="Passages returned by a search.")
+    host: str = Field("127.0.0.1", description="Address `assistant serve` listens on.")
+    port: int = Field(7860, description="Port `assistant serve` listens on.")
 
     @field_validator("embedder")
     @classmethod
