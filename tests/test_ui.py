@@ -1,22 +1,12 @@
 """`assistant serve`: first start builds the index, then the chat answers through Gradio's real API."""
 
 import os
-import socket
 import subprocess
 import sys
-import time
-
-import pytest
 
 from assistant.models import Hit
 from assistant.ui import render_hits
-from tests.conftest import REPO
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import REPO, free_port, stop_process, wait_for_port
 
 
 def test_render_hits_escapes_corpus_text():
@@ -26,34 +16,22 @@ def test_render_hits_escapes_corpus_text():
     assert "[1]" in out
 
 
-def test_serve_builds_index_on_first_start_and_answers(settings):
+def test_serve_builds_index_on_first_start_and_answers(settings, tmp_path):
     from gradio_client import Client
 
     port = free_port()
     env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
            "ASSISTANT_INDEX_DIR": str(settings.index_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
+    log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail("serve exited early:\n" + proc.stdout.read())
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("serve did not open its port within 120 s")
+        wait_for_port(port, proc, seconds=120)
         assert (settings.index_dir / "CURRENT").is_file()  # built on first start
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         answer = client.predict("Hoeveel subsidie kan een bedrijf krijgen?", api_name="/chat")
         assert "[1] Stimuleringsregeling voor het mkb" in answer and "10.000 euro" in answer
         assert "Stel gerust een vraag" in client.predict("   ", api_name="/chat")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
+        log.close()
