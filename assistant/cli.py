@@ -35,7 +35,7 @@ def cmd_index(args, settings) -> int:
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, transient=True, disable=not err.is_terminal and not args.progress,
     ) as bar:
-        task = bar.add_task("Indexeren", total=None)
+        task = bar.add_task("Loading corpus", total=None)
 
         def on_progress(done: int, total: int, message: str) -> None:
             bar.update(task, completed=done, total=total or None, description="Embedding chunks")

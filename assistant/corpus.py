@@ -179,9 +179,6 @@ def load_corpus(corpus_dir: Path) -> LoadReport:
     return LoadReport(documents=documents, warnings=warnings)
 
 
-def file_hashes(corpus_dir: Path) -> dict[str, str]:
-    """sha256 of every candidate file, keyed by path relative to the corpus folder (for staleness checks)."""
-    return {
-        p.relative_to(corpus_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in corpus_files(corpus_dir)
-    }
+def corpus_sources(corpus_dir: Path) -> set[str]:
+    """Paths (relative to the corpus folder) of every candidate file, loadable or not."""
+    return {p.relative_to(corpus_dir).as_posix() for p in corpus_files(corpus_dir)}

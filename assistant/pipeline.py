@@ -11,7 +11,7 @@ from typing import Protocol
 
 from assistant.chunking import chunk_document
 from assistant.config import Settings
-from assistant.corpus import file_hashes, load_corpus
+from assistant.corpus import corpus_sources, load_corpus
 from assistant.embeddings import Embedder, make_embedder
 from assistant.errors import CorpusError, IndexMismatchError, StoreError
 from assistant.models import Chunk, Hit
@@ -98,7 +98,7 @@ def build_index(
 
         old_files = previous.manifest.files if previous else {}
         by_source = {d.source: d for d in report.documents}
-        all_present = set(file_hashes(corpus_dir))
+        all_present = corpus_sources(corpus_dir)
         skipped_sources = all_present - set(by_source)
         kept_broken = sorted(s for s in skipped_sources if s in old_files)
         added = sorted(s for s in by_source if s not in old_files)
@@ -202,7 +202,7 @@ def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
     # Files that fail to load are warnings, not staleness: indexing would skip them too.
     report = load_corpus(settings.corpus_dir) if settings.corpus_dir.is_dir() else None
     current = {d.source: d.content_hash for d in report.documents} if report else {}
-    present = set(file_hashes(settings.corpus_dir)) if report else set()
+    present = corpus_sources(settings.corpus_dir) if report else set()
     new = sorted(set(current) - set(manifest.files))
     gone = sorted(set(manifest.files) - present)
     edited = sorted(s for s in set(current) & set(manifest.files) if current[s] != manifest.files[s]["sha256"])
