@@ -49,6 +49,11 @@ def sections(text: str) -> list[Section]:
     return [s for s in result if text[s.start:s.end].strip()]
 
 
+def find_section(text: str, path: str) -> Section | None:
+    """The section of a document with exactly this heading path, if any."""
+    return next((s for s in sections(text) if s.path == path), None)
+
+
 def _units(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
     """Sentence-sized spans (start, end) covering text[start:end], none longer than max_chars.
 

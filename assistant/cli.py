@@ -84,6 +84,18 @@ def cmd_status(args, settings) -> int:
     return 0
 
 
+def _filters(args):
+    from assistant.models import Filters
+
+    try:
+        return Filters(
+            kind=getattr(args, "kind", None), doc_id=getattr(args, "doc", None), sector=args.sector,
+            size_class=args.size, theme=args.theme,
+        )
+    except ValueError as e:
+        raise AssistantError(str(e).replace("size_class", "--size").replace("doc_id", "--doc")) from e
+
+
 def cmd_search(args, settings) -> int:
     from assistant.pipeline import search
 
@@ -92,7 +104,7 @@ def cmd_search(args, settings) -> int:
         raise AssistantError("The search query is empty; give some words to search for.")
     if args.k <= 0:
         raise AssistantError(f"--k must be greater than 0. Currently it is {args.k}.")
-    hits = search(settings, query, k=args.k)
+    hits = search(settings, query, k=args.k, filters=_filters(args))
     if args.json:
         _print_json([h.to_dict() for h in hits])
         return 0
@@ -105,6 +117,36 @@ def cmd_search(args, settings) -> int:
     if not hits:
         out.print("No passages found.")
     return 0
+
+
+def cmd_cases(args, settings) -> int:
+    from assistant.pipeline import list_cases
+
+    cases = list_cases(settings, _filters(args))
+    if args.json:
+        _print_json(cases)
+        return 0
+    out = _console()
+    for case in cases:
+        size = case["size_class"] + (f", {case['employees']} medewerkers" if case.get("employees") else "")
+        out.print(f"[bold]{case['organisation']}[/bold] ({case['sector']}; {size}; {case.get('region') or case.get('country') or '-'})", markup=True)
+        out.print(f"   {case['title']}", markup=False)
+        out.print(f"   themes: {', '.join(case['themes'])}", markup=False)
+        src = case["source"]
+        out.print(f"   source: {src['title']} › {src['section']}" if src else "   source: [unresolved]", markup=False)
+    out.print(f"{len(cases)} case(s).")
+    return 0
+
+
+def _add_filter_options(p, kinds: bool) -> None:
+    from assistant.models import DOCUMENT_KINDS, SECTORS, SIZE_CLASSES
+
+    if kinds:
+        p.add_argument("--kind", help=f"document kind: {', '.join(DOCUMENT_KINDS)}")
+        p.add_argument("--doc", help="only passages of this document id")
+    p.add_argument("--sector", help=f"case sector: {', '.join(SECTORS)}")
+    p.add_argument("--size", help=f"case size class: {', '.join(SIZE_CLASSES)}")
+    p.add_argument("--theme", help="case theme, e.g. 'zelfsturende teams' (see `assistant cases --help`)")
 
 
 def cmd_serve(args, settings) -> int:
@@ -146,7 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="+", help="the search text")
     p.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _add_filter_options(p, kinds=True)
     p.set_defaults(func=cmd_search)
+
+    from assistant.models import THEMES
+
+    p = sub.add_parser("cases", help="list the practice cases with their metadata",
+                       epilog="themes: " + "; ".join(THEMES))
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_filter_options(p, kinds=False)
+    p.set_defaults(func=cmd_cases)
     p = sub.add_parser("serve", help="start the chat app (builds the index first if there is none)")
     p.add_argument("--host", help="address to listen on (default: ASSISTANT_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: ASSISTANT_PORT or 7860)")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.models import DOCUMENT_KINDS, Document, LoadReport
+from assistant.models import CASE_REQUIRED, DOCUMENT_KINDS, SECTORS, SIZE_CLASSES, THEMES, Document, LoadReport
 
 TEXT_EXTENSIONS = (".md", ".markdown", ".txt")
 SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS
@@ -135,6 +135,8 @@ def load_file(path: Path, corpus_dir: Path) -> Document:
     if kind not in DOCUMENT_KINDS:
         raise SkipFile(f"{rel}: kind {kind!r} is unknown; use one of {', '.join(DOCUMENT_KINDS)}")
     meta = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in meta.items()}
+    if kind == "case":
+        meta = _check_case(meta, rel)
     return Document(
         id=doc_id,
         title=title,
@@ -144,6 +146,27 @@ def load_file(path: Path, corpus_dir: Path) -> Document:
         content_hash=hashlib.sha256(data).hexdigest(),
         meta=meta,
     )
+
+
+def _check_case(meta: dict, rel: str) -> dict:
+    """Validate a practice case's front matter against the controlled vocabularies."""
+    # source_section may be "" (the text before a document's first heading); the rest must be filled in.
+    missing = [k for k in CASE_REQUIRED if meta.get(k) in (None, "", []) and not (k == "source_section" and k in meta)]
+    if missing:
+        raise SkipFile(f"{rel}: case front matter lacks {', '.join(missing)}; add them (see corpus/cases/README.md)")
+    themes = meta["themes"]
+    if isinstance(themes, str):
+        themes = [themes]
+    checks = [("sector", [meta["sector"]], SECTORS), ("size_class", [meta["size_class"]], SIZE_CLASSES),
+              ("themes", themes, THEMES)]
+    for field, values, allowed in checks:
+        wrong = [str(v) for v in values if v not in allowed]
+        if wrong:
+            raise SkipFile(f"{rel}: {field} {', '.join(map(repr, wrong))} is not allowed; use one of {', '.join(allowed)}")
+    meta = dict(meta, themes=[str(t) for t in themes])
+    if "employees" in meta:
+        meta["employees"] = str(meta["employees"])
+    return meta
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:

@@ -7,6 +7,23 @@ from typing import Any
 
 DOCUMENT_KINDS = ("advies", "rapport", "artikel", "opinie", "case", "overig")
 
+# Controlled vocabularies of practice cases (front matter of corpus/cases/*.md).
+SECTORS = (
+    "bouw", "metaal & techniek", "zorg & welzijn", "logistiek", "voeding", "installatie", "overheid",
+    "hightech", "ict", "dienstverlening", "industrie", "onderwijs", "sectoroverstijgend",
+)
+SIZE_CLASSES = ("klein", "middel", "groot", "onbekend")  # < 50, 50-250, > 250 employees, not stated
+THEMES = (
+    "zelfsturende teams", "leiderschap", "opleiding & ontwikkeling", "technologie-invoering", "medezeggenschap",
+    "flexibel werken", "procesinnovatie/QRM", "duurzame inzetbaarheid", "inclusie & diversiteit",
+    "regionale samenwerking", "werkplezier & betrokkenheid",
+)
+CASE_FIELDS = (
+    "organisation", "sector", "size_class", "employees", "region", "country", "themes", "did", "result",
+    "source_doc", "source_section",
+)
+CASE_REQUIRED = ("organisation", "sector", "size_class", "themes", "did", "result", "source_doc", "source_section")
+
 
 @dataclass(frozen=True)
 class Document:
@@ -42,9 +59,37 @@ class Chunk:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def embedding_text(self) -> str:
-        """What the embedder sees: title and heading path give the passage its context."""
+        """What the embedder sees: title and heading path (for cases: sector, size, themes) give context."""
         head = f"{self.title}\n{self.section}" if self.section else self.title
+        if self.kind == "case":
+            m = self.meta
+            head += (f"\nPraktijkvoorbeeld: {m.get('organisation', '')}; sector: {m.get('sector', '')}; "
+                     f"omvang: {m.get('size_class', '')}; thema's: {', '.join(m.get('themes', []))}")
         return f"{head}\n\n{self.text}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters for a search; None means "any". All given filters must hold."""
+
+    kind: str | None = None
+    doc_id: str | None = None
+    sector: str | None = None
+    size_class: str | None = None
+    theme: str | None = None
+
+    def __post_init__(self) -> None:
+        for name, value, allowed in (
+            ("kind", self.kind, DOCUMENT_KINDS),
+            ("sector", self.sector, SECTORS),
+            ("size_class", self.size_class, SIZE_CLASSES),
+            ("theme", self.theme, THEMES),
+        ):
+            if value is not None and value not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}. Currently it is {value!r}.")
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in self.__dict__.values())
 
 
 @dataclass(frozen=True)
@@ -63,7 +108,7 @@ class Hit:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "chunk_id": self.chunk_id,
             "doc_id": self.doc_id,
             "title": self.title,
@@ -74,6 +119,9 @@ class Hit:
             "start": self.start,
             "end": self.end,
         }
+        if self.kind == "case":
+            data["case"] = {k: self.meta.get(k) for k in CASE_FIELDS}
+        return data
 
 
 @dataclass

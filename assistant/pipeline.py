@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
 
-from assistant.chunking import chunk_document
+from assistant.chunking import chunk_document, find_section
 from assistant.config import Settings
 from assistant.corpus import corpus_sources, load_corpus
 from assistant.embeddings import Embedder, make_embedder
 from assistant.errors import CorpusError, IndexMismatchError, StoreError
-from assistant.models import Chunk, Hit
+from assistant.models import CASE_FIELDS, Chunk, Document, Filters, Hit
 from assistant.store import Build, Manifest, Store, open_store
 
 # Bump when chunking or cleaning code changes in a way that changes chunks: old indexes become stale.
@@ -241,16 +241,64 @@ class Index:
             self._build = build
         return self._build
 
-    def search(self, query: str, k: int | None = None, where: dict | None = None) -> list[Hit]:
-        """Dense search: the k passages closest to the query."""
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """Dense search: the k passages closest to the query that pass the filters."""
         k = k or self.settings.top_k
         if k <= 0:
             raise ValueError(f"k must be greater than 0. Currently it is {k}.")
         build = self.build()
-        return build.query(self.embedder.embed_query(query), k, where)
+        return build.query(self.embedder.embed_query(query), k, filters)
 
 
-def search(settings: Settings, query: str, k: int | None = None, where: dict | None = None) -> list[Hit]:
-    return Index(settings).search(query, k, where)
+def search(settings: Settings, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+    return Index(settings).search(query, k, filters)
 
 
+
+
+@dataclass
+class CaseSource:
+    """Where a practice case is told: the section of a source document (offsets into its text)."""
+
+    doc_id: str
+    title: str
+    section: str
+    start: int
+    end: int
+    text: str
+
+
+def case_source(case: Document, documents: dict[str, Document]) -> CaseSource | None:
+    """Resolve a case's source pointer (source_doc + source_section) to the passage it points at."""
+    doc = documents.get(str(case.meta.get("source_doc")))
+    if doc is None:
+        return None
+    section = find_section(doc.text, str(case.meta.get("source_section")))
+    if section is None:
+        return None
+    return CaseSource(doc.id, doc.title, section.path, section.start, section.end, doc.text[section.start : section.end])
+
+
+def list_cases(settings: Settings, filters: Filters | None = None) -> list[dict]:
+    """Practice cases from the corpus with their metadata and resolved source; no index needed."""
+    filters = filters or Filters()
+    documents = {d.id: d for d in load_corpus(settings.corpus_dir).documents} if settings.corpus_dir.is_dir() else {}
+    rows = []
+    for doc in sorted((d for d in documents.values() if d.kind == "case"), key=lambda d: d.id):
+        meta = doc.meta
+        if (filters.sector and meta["sector"] != filters.sector) or (
+            filters.size_class and meta["size_class"] != filters.size_class) or (
+            filters.theme and filters.theme not in meta["themes"]):
+            continue
+        source = case_source(doc, documents)
+        rows.append({
+            "id": doc.id,
+            "title": doc.title,
+            **{k: meta.get(k) for k in CASE_FIELDS},
+            "source": None if source is None else {
+                "doc_id": source.doc_id, "title": source.title, "section": source.section,
+                "start": source.start, "end": source.end,
+            },
+            "text": doc.text.strip(),
+        })
+    return rows

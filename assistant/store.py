@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from assistant.errors import IndexMissingError, StoreError
-from assistant.models import Chunk, Hit
+from assistant.models import Chunk, Filters, Hit
 
 MANIFEST_FORMAT = 1
 COLLECTION = "chunks"
@@ -100,6 +100,19 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     return meta
 
 
+def where_clause(filters: Filters | None) -> dict | None:
+    """Chroma `where` for the given filters (themes is a list field: matched with $contains)."""
+    if filters is None:
+        return None
+    parts = [{key: value} for key, value in (("kind", filters.kind), ("doc_id", filters.doc_id),
+                                             ("sector", filters.sector), ("size_class", filters.size_class)) if value]
+    if filters.theme:
+        parts.append({"themes": {"$contains": filters.theme}})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
 def _hits(result: dict) -> list[Hit]:
     hits = []
     for cid, text, meta, dist in zip(
@@ -146,14 +159,14 @@ class Build:
     def count(self) -> int:
         return self.collection.count()
 
-    def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[Hit]:
+    def query(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
         n = min(k, self.collection.count())
         if n == 0:
             return []
         result = self.collection.query(
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
             n_results=n,
-            where=where or None,
+            where=where_clause(filters),
             include=["documents", "metadatas", "distances"],
         )
         return _hits(result)

@@ -15,8 +15,12 @@ DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parent.parent
 
 # The fixture corpus: what loads, and what is skipped (with the word its warning must contain).
-GOOD_SOURCES = {"documents/bakkerij-teams.md", "documents/subsidie-regeling.md", "documents/metaal-opleiden.txt"}
+GOOD_SOURCES = {
+    "documents/bakkerij-teams.md", "documents/subsidie-regeling.md", "documents/metaal-opleiden.txt",
+    "cases/case-korenschoof.md", "cases/case-van-houten.md",
+}
 BAD_FILES = {
+    "case-ruimtevaart.md": "sector 'ruimtevaart' is not allowed",
     "empty.md": "empty",
     "latin1.md": "UTF-8",
     "broken-front-matter.md": "YAML",

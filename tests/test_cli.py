@@ -21,7 +21,7 @@ def cli_env(monkeypatch, settings):
 def test_index_status_search_round_trip(cli_env, capsys):
     assert main(["index"]) == 0
     err = capsys.readouterr().err
-    assert "3 added" in err and "empty.md" in err and "rooster.xlsx" in err
+    assert "5 added" in err and "empty.md" in err and "rooster.xlsx" in err
 
     assert main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
@@ -40,7 +40,7 @@ def test_index_status_search_round_trip(cli_env, capsys):
     assert "up to date" in capsys.readouterr().err
     assert main(["status"]) == 0
     out = capsys.readouterr().out
-    assert "Documents:  3" in out and "Up to date" in out and "warning:" in out
+    assert "Documents:  5" in out and "Up to date" in out and "warning:" in out
 
 
 def test_rebuild_flag(cli_env, capsys):

