@@ -1,11 +1,15 @@
 """The shipped corpus: clean, well-formed, and searchable (builds the real index once per session)."""
 
+import re
+from functools import lru_cache
+
 import pytest
 
 from assistant.chunking import chunk_document
 from assistant.config import Settings
 from assistant.corpus import clean_text, load_corpus, split_front_matter
-from assistant.pipeline import Index, build_index, index_status
+from assistant.models import CASE_FIELDS, Filters
+from assistant.pipeline import Index, build_index, case_source, index_status
 from tests.conftest import REPO
 
 CORPUS = REPO / "corpus"
@@ -18,11 +22,50 @@ SEED_DOCUMENTS = {
 }
 
 
+CASE_FILES = sorted((CORPUS / "cases").glob("*.md"))
+CASE_FILES = [p for p in CASE_FILES if p.name.lower() != "readme.md"]
+NUMBER = re.compile(r"\d+")
+
+
+@lru_cache(maxsize=1)
+def corpus_documents() -> dict:
+    return {d.id: d for d in load_corpus(CORPUS).documents}
+
+
 def test_corpus_loads_without_warnings():
     report = load_corpus(CORPUS)
     assert report.warnings == []
     docs = {d.id: d.kind for d in report.documents if d.source.startswith("documents/")}
     assert docs == SEED_DOCUMENTS
+    cases = [d for d in report.documents if d.kind == "case"]
+    assert len(cases) == len(CASE_FILES) >= 20
+    assert all(d.source.startswith("cases/") for d in cases)
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.stem)
+def test_case_is_faithful_to_its_source(path):
+    """The case's source pointer resolves to a section naming the organisation and every figure of the case."""
+    docs = corpus_documents()
+    case = next(d for d in docs.values() if d.source == f"cases/{path.name}")
+    source = case_source(case, docs)
+    assert source is not None, f"{case.meta['source_doc']} has no section {case.meta['source_section']!r}"
+    assert docs[source.doc_id].kind != "case"
+    assert case.meta["organisation"].lower() in source.text.lower()
+    stated = " ".join([case.title, case.text] + [str(case.meta.get(k) or "") for k in ("employees", "did", "result", "region")])
+    figures = set(NUMBER.findall(stated))
+    missing = figures - set(NUMBER.findall(source.text))
+    assert not missing, f"figures not in the source section: {sorted(missing)}"
+    assert set(CASE_FIELDS) - {"employees", "region", "country"} <= set(case.meta)
+    employees = case.meta.get("employees")
+    if employees:
+        assert employees.lower() in source.text.lower(), "employees is quoted as the source states it"
+        digits = NUMBER.search(employees.replace(".", ""))
+        if digits:  # a head count in words ("meer dan honderd") is checked by the quote above only
+            count = int(digits.group())
+            expected = "klein" if count < 50 else "middel" if count <= 250 else "groot"
+            assert case.meta["size_class"] == expected, f"{count} employees is size class {expected}"
+    else:
+        assert case.meta["size_class"] == "onbekend", "a size class needs a stated head count"
 
 
 @pytest.mark.parametrize("path", sorted((CORPUS / "documents").glob("*.md")), ids=lambda p: p.name)
