@@ -112,3 +112,31 @@ def test_where_do_i_start_finds_begin_klein(real_index):
     assert any(h.doc_id == "zicht-op-sociale-innovatie" and "Begin klein" in h.text for h in hits), [
         (h.doc_id, h.section) for h in hits
     ]
+
+
+CASE_QUERIES = [
+    # question, expected sector, expected theme of the first hit (which must be a case)
+    ("voorbeelden van zelfsturende teams in de bouw", "bouw", "zelfsturende teams"),
+    ("een klein metaalbedrijf dat medewerkers opleidt", "metaal & techniek", "opleiding & ontwikkeling"),
+    ("zorginstelling met zelfsturende teams", "zorg & welzijn", "zelfsturende teams"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question,sector,theme", CASE_QUERIES)
+def test_case_questions_return_matching_cases_first(real_index, question, sector, theme):
+    _, index = real_index
+    top = index.search(question, k=5)[0]
+    assert top.kind == "case", (top.doc_id, top.section)
+    assert top.meta["sector"] == sector and theme in top.meta["themes"], top.doc_id
+
+
+@pytest.mark.slow
+def test_case_filters_on_the_real_index(real_index):
+    settings, index = real_index
+    hits = index.search("zelfsturende teams", k=10, filters=Filters(kind="case", sector="bouw", size_class="klein"))
+    expected = {d.id for d in corpus_documents().values()
+                if d.kind == "case" and d.meta["sector"] == "bouw" and d.meta["size_class"] == "klein"}
+    assert hits and {h.doc_id for h in hits} == expected
+    works_council = index.search("ondernemingsraad", k=3, filters=Filters(theme="medezeggenschap"))
+    assert works_council and all("medezeggenschap" in h.meta["themes"] for h in works_council)
