@@ -1,0 +1,58 @@
+"""Lexical search and fusion: pure functions, tested directly."""
+
+import pytest
+
+from assistant.models import Filters
+from assistant.retrieve import LexicalIndex, Tokenizer, cap_per_group, matches, reciprocal_rank_fusion
+
+
+def test_tokenizer_stems_dutch_and_drops_stop_words():
+    tok = Tokenizer()
+    assert tok("De regelingen voor het mkb") == tok("regeling mkb")
+    assert tok("zelfsturende teams") == tok("Zelfsturend team")
+    assert "de" not in tok("de de de") and tok("de het een") == []
+
+
+def test_lexical_index_ranks_by_bm25_and_respects_allowed_ids():
+    index = LexicalIndex(
+        ["a", "b", "c"],
+        [
+            "Gerichte stimuleringsregeling voor het mkb: subsidie voor een adviseur.",
+            "Zelfsturende teams in de bouw werken zonder voorman.",
+            "Het mkb en de bouw: opleiding op de werkvloer.",
+        ],
+    )
+    assert [i for i, _ in index.search("stimuleringsregeling mkb", k=3)][0] == "a"
+    assert [i for i, _ in index.search("zelfsturend team", k=3)] == ["b"]
+    assert [i for i, _ in index.search("mkb", k=3, allowed={"c"})] == ["c"]
+    assert index.search("recept appeltaart", k=3) == []  # no known word: nothing, not an error
+    assert index.search("", k=3) == []
+    assert LexicalIndex([], []).search("mkb", k=3) == []
+
+
+def test_reciprocal_rank_fusion():
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "a", "d"]], k=60)
+    ids = [i for i, _ in fused]
+    assert set(ids[:2]) == {"a", "b"} and ids[2:] == ["c", "d"]
+    assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
+    # Agreement beats a single first place: "x" is 2nd and 2nd, "y" is 1st once.
+    assert reciprocal_rank_fusion([["y", "x"], ["z", "x"]])[0][0] == "x"
+    assert reciprocal_rank_fusion([]) == []
+    with pytest.raises(ValueError, match="greater than 0"):
+        reciprocal_rank_fusion([["a"]], k=0)
+
+
+def test_cap_per_group_moves_surplus_to_the_end():
+    groups = {"a1": "A", "a2": "A", "a3": "A", "b1": "B"}
+    assert cap_per_group(["a1", "a2", "a3", "b1"], groups, cap=2) == ["a1", "a2", "b1", "a3"]
+    with pytest.raises(ValueError):
+        cap_per_group(["a1"], groups, cap=0)
+
+
+def test_matches_has_the_where_clause_semantics():
+    meta = {"kind": "case", "sector": "bouw", "size_class": "klein", "themes": ["zelfsturende teams"], "doc_id": "x"}
+    assert matches(meta, None) and matches(meta, Filters())
+    assert matches(meta, Filters(kind="case", sector="bouw", theme="zelfsturende teams"))
+    assert not matches(meta, Filters(sector="zorg & welzijn"))
+    assert not matches(meta, Filters(theme="leiderschap"))
+    assert not matches({"kind": "advies"}, Filters(theme="leiderschap"))
