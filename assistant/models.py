@@ -22,7 +22,8 @@ CASE_FIELDS = (
     "organisation", "sector", "size_class", "employees", "region", "country", "themes", "did", "result",
     "source_doc", "source_section",
 )
-CASE_REQUIRED = ("organisation", "sector", "size_class", "themes", "did", "result", "source_doc", "source_section")
+CASE_OPTIONAL = ("employees", "region", "country")
+CASE_REQUIRED = tuple(f for f in CASE_FIELDS if f not in CASE_OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,10 @@ class Filters:
             if value is not None and value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}. Currently it is {value!r}.")
 
-    def is_empty(self) -> bool:
-        return all(v is None for v in self.__dict__.values())
+    def equalities(self) -> list[tuple[str, str]]:
+        """The set single-valued filters as (metadata key, value); `theme` is matched in a list instead."""
+        pairs = (("kind", self.kind), ("doc_id", self.doc_id), ("sector", self.sector), ("size_class", self.size_class))
+        return [(key, value) for key, value in pairs if value is not None]
 
 
 @dataclass(frozen=True)

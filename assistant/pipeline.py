@@ -15,6 +15,7 @@ from assistant.corpus import corpus_sources, load_corpus
 from assistant.embeddings import Embedder, make_embedder
 from assistant.errors import CorpusError, IndexMismatchError, StoreError
 from assistant.models import CASE_FIELDS, Chunk, Document, Filters, Hit
+from assistant.retrieve import matches
 from assistant.store import Build, Manifest, Store, open_store
 
 # Bump when chunking or cleaning code changes in a way that changes chunks: old indexes become stale.
@@ -254,8 +255,6 @@ def search(settings: Settings, query: str, k: int | None = None, filters: Filter
     return Index(settings).search(query, k, filters)
 
 
-
-
 @dataclass
 class CaseSource:
     """Where a practice case is told: the section of a source document (offsets into its text)."""
@@ -281,14 +280,11 @@ def case_source(case: Document, documents: dict[str, Document]) -> CaseSource | 
 
 def list_cases(settings: Settings, filters: Filters | None = None) -> list[dict]:
     """Practice cases from the corpus with their metadata and resolved source; no index needed."""
-    filters = filters or Filters()
     documents = {d.id: d for d in load_corpus(settings.corpus_dir).documents} if settings.corpus_dir.is_dir() else {}
     rows = []
     for doc in sorted((d for d in documents.values() if d.kind == "case"), key=lambda d: d.id):
         meta = doc.meta
-        if (filters.sector and meta["sector"] != filters.sector) or (
-            filters.size_class and meta["size_class"] != filters.size_class) or (
-            filters.theme and filters.theme not in meta["themes"]):
+        if not matches({**meta, "kind": doc.kind, "doc_id": doc.id}, filters):
             continue
         source = case_source(doc, documents)
         rows.append({

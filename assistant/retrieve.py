@@ -101,8 +101,6 @@ def matches(meta: dict, filters: Filters | None) -> bool:
     """Whether chunk metadata passes the filters (the same semantics as the Chroma `where` clause)."""
     if filters is None:
         return True
-    for key, value in (("kind", filters.kind), ("doc_id", filters.doc_id), ("sector", filters.sector),
-                       ("size_class", filters.size_class)):
-        if value is not None and meta.get(key) != value:
-            return False
+    if any(meta.get(key) != value for key, value in filters.equalities()):
+        return False
     return filters.theme is None or filters.theme in (meta.get("themes") or [])

@@ -104,8 +104,7 @@ def where_clause(filters: Filters | None) -> dict | None:
     """Chroma `where` for the given filters (themes is a list field: matched with $contains)."""
     if filters is None:
         return None
-    parts = [{key: value} for key, value in (("kind", filters.kind), ("doc_id", filters.doc_id),
-                                             ("sector", filters.sector), ("size_class", filters.size_class)) if value]
+    parts: list[dict] = [{key: value} for key, value in filters.equalities()]
     if filters.theme:
         parts.append({"themes": {"$contains": filters.theme}})
     if not parts:

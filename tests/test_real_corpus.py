@@ -8,7 +8,7 @@ import pytest
 from assistant.chunking import chunk_document
 from assistant.config import Settings
 from assistant.corpus import clean_text, load_corpus, split_front_matter
-from assistant.models import CASE_FIELDS, Filters
+from assistant.models import CASE_REQUIRED, Filters
 from assistant.pipeline import Index, build_index, case_source, index_status
 from tests.conftest import REPO
 
@@ -55,7 +55,7 @@ def test_case_is_faithful_to_its_source(path):
     figures = set(NUMBER.findall(stated))
     missing = figures - set(NUMBER.findall(source.text))
     assert not missing, f"figures not in the source section: {sorted(missing)}"
-    assert set(CASE_FIELDS) - {"employees", "region", "country"} <= set(case.meta)
+    assert set(CASE_REQUIRED) <= set(case.meta)
     employees = case.meta.get("employees")
     if employees:
         assert employees.lower() in source.text.lower(), "employees is quoted as the source states it"
