@@ -1,4 +1,4 @@
-"""Command line: `assistant index | status | search`. Errors are one clear line and a non-zero exit."""
+"""Command line: `assistant index | status | search | cases | eval | serve`. Errors are one clear line and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from assistant import __version__
@@ -138,6 +139,43 @@ def cmd_cases(args, settings) -> int:
     return 0
 
 
+def cmd_eval(args, settings) -> int:
+    from rich.markup import escape
+    from rich.progress import Progress
+
+    from assistant.pipeline import evaluate
+
+    err = _console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("Evaluating", total=None)
+        report, results = evaluate(
+            settings, args.gold, k=args.k, mode=args.mode,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if args.json:
+        _print_json({"metrics": report, "results": [r.to_dict() for r in results]})
+        return 0
+    out = _console()
+    for r in results:
+        if r.expect_refusal:
+            mark = "out of scope"
+        else:
+            mark = f"rank {r.rank}" if r.rank else f"miss (not in top {max(args.k, 10)})"
+        out.print(f"{r.id:>6}  {mark:<24} {r.latency_ms:6.0f} ms  {escape(r.question)}")
+    k = report["k"]
+    if report["by_type"]:
+        out.print("\nby type (in-scope questions):")
+        for name, m in report["by_type"].items():
+            out.print(f"  {name:<16} n={m['in_scope']:<3} hit@1 {m['hit@1']:.2f}  hit@{k} {m[f'hit@{k}']:.2f}  MRR@10 {m['mrr@10']:.2f}")
+    out.print(
+        f"\n{report['in_scope']} in-scope questions ({report['out_of_scope']} out of scope), mode {report['mode']}, "
+        f"build {report['build_id']}:\n"
+        f"  hit@1 {report['hit@1']:.3f}   hit@{k} {report[f'hit@{k}']:.3f}   MRR@10 {report['mrr@10']:.3f}\n"
+        f"  latency p50 {report['latency_p50_ms']} ms, p95 {report['latency_p95_ms']} ms"
+    )
+    return 0
+
+
 def _add_filter_options(p, kinds: bool) -> None:
     from assistant.models import DOCUMENT_KINDS, SECTORS, SIZE_CLASSES
 
@@ -184,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("search", help="search the index (dense retrieval)")
+    p = sub.add_parser("search", help="search the index (hybrid: dense + BM25)")
     p.add_argument("query", nargs="+", help="the search text")
     p.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -198,6 +236,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     _add_filter_options(p, kinds=False)
     p.set_defaults(func=cmd_cases)
+
+    from assistant.retrieve import MODES
+
+    p = sub.add_parser("eval", help="score retrieval on a gold file (hit@1, hit@k, MRR@10, latency)")
+    p.add_argument("gold", type=Path, help="JSON Lines gold file, e.g. eval/gold.jsonl")
+    p.add_argument("--k", type=int, default=5, help="cut-off for hit@k (default 5)")
+    p.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval to score (default hybrid)")
+    p.add_argument("--json", action="store_true", help="print one JSON object with `metrics` and `results`")
+    p.set_defaults(func=cmd_eval)
+
     p = sub.add_parser("serve", help="start the chat app (builds the index first if there is none)")
     p.add_argument("--host", help="address to listen on (default: ASSISTANT_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: ASSISTANT_PORT or 7860)")

@@ -27,3 +27,7 @@ class StoreError(AssistantError):
 
 class EmbedderError(AssistantError):
     """The embedding model cannot be loaded or used."""
+
+
+class GoldSetError(AssistantError):
+    """An evaluation gold file cannot be read."""

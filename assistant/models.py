@@ -61,12 +61,20 @@ class Chunk:
 
     def embedding_text(self) -> str:
         """What the embedder sees: title and heading path (for cases: sector, size, themes) give context."""
-        head = f"{self.title}\n{self.section}" if self.section else self.title
-        if self.kind == "case":
-            m = self.meta
-            head += (f"\nPraktijkvoorbeeld: {m.get('organisation', '')}; sector: {m.get('sector', '')}; "
-                     f"omvang: {m.get('size_class', '')}; thema's: {', '.join(m.get('themes', []))}")
-        return f"{head}\n\n{self.text}"
+        return f"{passage_context(self.title, self.section, self.kind, self.meta)}\n\n{self.text}"
+
+
+def passage_context(title: str, section: str, kind: str, meta: dict[str, Any]) -> str:
+    """The words around a passage that count for matching: document title, heading path, case metadata.
+
+    Shared by the embedder input and the lexical index, so both see the same context.
+    """
+    head = f"{title}\n{section}" if section else title
+    if kind == "case":
+        themes = meta.get("themes") or []
+        head += (f"\nPraktijkvoorbeeld: {meta.get('organisation', '')}; sector: {meta.get('sector', '')}; "
+                 f"omvang: {meta.get('size_class', '')}; thema's: {', '.join(themes)}")
+    return head
 
 
 @dataclass(frozen=True)

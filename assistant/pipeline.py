@@ -7,15 +7,17 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Protocol
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
 
 from assistant.chunking import chunk_document, find_section
 from assistant.config import Settings
 from assistant.corpus import corpus_sources, load_corpus
 from assistant.embeddings import Embedder, make_embedder
+from assistant.evaluate import GoldQuestion, QuestionResult, evaluate_retrieval, load_gold, metrics_by_type
 from assistant.errors import CorpusError, IndexMismatchError, StoreError
 from assistant.models import CASE_FIELDS, Chunk, Document, Filters, Hit
-from assistant.retrieve import matches
+from assistant.retrieve import HybridSearcher, Mode, Retrieval, matches
 from assistant.store import Build, Manifest, Store, open_store
 
 # Bump when chunking or cleaning code changes in a way that changes chunks: old indexes become stale.
@@ -232,27 +234,37 @@ class Index:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.embedder)
         self.store = store or open_store(settings.index_dir, settings.chroma_url)
-        self._build: Build | None = None
+        self._searcher: HybridSearcher | None = None
 
     def build(self) -> Build:
+        return self.searcher().build
+
+    def searcher(self) -> HybridSearcher:
+        """The hybrid searcher of the live build; a new one (with its own BM25 index) after an activation."""
         current = self.store.current_build_id()
-        if self._build is None or self._build.build_id != (current or self._build.build_id):
+        searcher = self._searcher
+        if searcher is None or searcher.build.build_id != (current or searcher.build.build_id):
             build = self.store.open_current()
             check_compatible(build.manifest, self.settings)
-            self._build = build
-        return self._build
+            searcher = self._searcher = HybridSearcher(build, self.embedder)
+        return searcher
 
-    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-        """Dense search: the k passages closest to the query that pass the filters."""
-        k = k or self.settings.top_k
-        if k <= 0:
-            raise ValueError(f"k must be greater than 0. Currently it is {k}.")
-        build = self.build()
-        return build.query(self.embedder.embed_query(query), k, filters)
+    def retrieve(
+        self, question: str, k: int | None = None, filters: Filters | None = None,
+        history: Sequence[str] = (), mode: Mode = "hybrid",
+    ) -> Retrieval:
+        """The k best passages for a question (made self-contained from `history`), with timings."""
+        return self.searcher().retrieve(question, k or self.settings.top_k, filters, history, mode)
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid") -> list[Hit]:
+        """Hybrid search (dense + BM25, fused): the k best passages that pass the filters."""
+        return self.retrieve(query, k, filters, mode=mode).hits
 
 
-def search(settings: Settings, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-    return Index(settings).search(query, k, filters)
+def search(
+    settings: Settings, query: str, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid"
+) -> list[Hit]:
+    return Index(settings).search(query, k, filters, mode)
 
 
 @dataclass
@@ -298,3 +310,21 @@ def list_cases(settings: Settings, filters: Filters | None = None) -> list[dict]
             "text": doc.text.strip(),
         })
     return rows
+
+
+def evaluate(
+    settings: Settings, gold_path: Path, k: int = 5, mode: Mode = "hybrid",
+    index: Index | None = None, progress: Callable[[int, int], None] | None = None,
+) -> tuple[dict, list[QuestionResult]]:
+    """Score retrieval on a gold file (see assistant.evaluate). Latency is measured warm."""
+    gold = load_gold(gold_path)
+    index = index or Index(settings)
+    index.retrieve("sociale innovatie", k, mode=mode)  # warm-up: model load and BM25 build are not latency
+
+    def run(item: GoldQuestion, depth: int):
+        retrieval = index.retrieve(item.question, depth, history=item.history, mode=mode)
+        return retrieval.hits, retrieval.search_query
+
+    report, results = evaluate_retrieval(run, gold, k, progress)
+    report = {"mode": mode, "build_id": index.build().build_id, **report, "by_type": metrics_by_type(results, k)}
+    return report, results

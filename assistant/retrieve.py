@@ -1,16 +1,21 @@
-"""Retrieval building blocks: Dutch lexical search (BM25) and rank fusion.
+"""Retrieval: Dutch lexical search (BM25 with decompounding), dense search, rank fusion, diversity,
+follow-up condensing and a LangChain retriever adapter.
 
-Pure functions and a small in-memory BM25 index; wiring them into `Index.search` is the
-hybrid-retrieval step (issue 4).
+The pure parts (tokenizing, fusion, capping, condensing) are functions tested directly;
+`HybridSearcher` wires them to one index build.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections import defaultdict
-from typing import Iterable, Sequence
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Literal, Sequence
 
-from assistant.models import Filters
+from assistant.models import Filters, Hit, passage_context
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Reciprocal rank fusion constant from Cormack, Clarke & Büttcher (2009), "Reciprocal Rank Fusion
@@ -25,29 +30,76 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_DUTCH) | frozenset(STOPWORDS_EN)
 
 
-class Tokenizer:
-    """Lower-case words, stop words removed, Snowball-stemmed (Dutch, which also folds plurals)."""
+# Dutch linking elements between the parts of a compound: "stimulering-s-regeling", "boek-en-kast".
+_LINKS = ("s", "en", "e", "")
+_MIN_PART = 4
 
-    def __init__(self, language: str = "dutch") -> None:
+
+class Decompounder:
+    """Split Dutch compounds into parts that occur as words in the corpus ("stimuleringsregeling" ->
+    "stimulering", "regeling"), so a question with either the compound or its head word matches both.
+
+    Corpus-based (a split counts only when both parts are corpus words), so it makes no splits the
+    corpus cannot back up; the last part is split again for three-part compounds.
+    """
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.lexicon = frozenset(w for w in words if len(w) >= _MIN_PART and not w.isdigit())
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def split(self, word: str) -> tuple[str, ...]:
+        """The parts of `word` (empty when it is not a compound of corpus words)."""
+        if word in self._cache:
+            return self._cache[word]
+        parts: tuple[str, ...] = ()
+        if len(word) >= 2 * _MIN_PART and word.isalpha():
+            for i in range(_MIN_PART, len(word) - _MIN_PART + 1):  # longest tail (the head word in Dutch) first
+                tail, first = word[i:], word[:i]
+                if tail not in self.lexicon:
+                    continue
+                modifier = next((first[: len(first) - len(link)] for link in _LINKS
+                                 if first.endswith(link) and first[: len(first) - len(link)] in self.lexicon), None)
+                if modifier:
+                    parts = (modifier, tail, *self.split(tail))
+                    break
+        self._cache[word] = parts
+        return parts
+
+
+class Tokenizer:
+    """Lower-case words, stop words removed, compounds split, Snowball-stemmed (Dutch, which also folds plurals)."""
+
+    def __init__(self, language: str = "dutch", decompounder: Decompounder | None = None) -> None:
         import Stemmer
 
         self._stemmer = Stemmer.Stemmer(language)
         self._stop = _stopwords()
+        self.decompounder = decompounder
+
+    def words(self, text: str) -> list[str]:
+        """Lower-cased words without stop words (before stemming). Verb forms on -dt lose the t
+        ("opleidt" -> "opleid", as "opleiden" stems), which the Snowball stemmer leaves alone."""
+        return [w[:-1] if w.endswith("dt") else w for w in _WORD.findall(text.lower()) if w not in self._stop]
 
     def __call__(self, text: str) -> list[str]:
-        return self._stemmer.stemWords([w for w in _WORD.findall(text.lower()) if w not in self._stop])
+        words = self.words(text)
+        if self.decompounder is not None:
+            words = words + [p for w in words for p in self.decompounder.split(w) if p not in self._stop]
+        return self._stemmer.stemWords(words)
 
 
 class LexicalIndex:
-    """BM25 over chunk texts (bm25s), built in memory from (id, text) pairs."""
+    """BM25 over passages (bm25s), built in memory from (id, text) pairs; compounds split against its own words."""
 
-    def __init__(self, ids: Sequence[str], texts: Sequence[str], tokenizer: Tokenizer | None = None) -> None:
+    def __init__(self, ids: Sequence[str], texts: Sequence[str], decompound: bool = True) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
         if len(ids) != len(texts):
             raise ValueError(f"ids and texts must have the same length ({len(ids)} != {len(texts)}).")
         self.ids = list(ids)
-        self.tokenizer = tokenizer or Tokenizer()
+        plain = Tokenizer()
+        self.tokenizer = Tokenizer(decompounder=Decompounder(w for t in texts for w in plain.words(t))) if decompound else plain
         corpus = [self.tokenizer(t) for t in texts]
         self._vocab = {tok for doc in corpus for tok in doc}
         self._bm25 = bm25s.BM25()
@@ -104,3 +156,246 @@ def matches(meta: dict, filters: Filters | None) -> bool:
     if any(meta.get(key) != value for key, value in filters.equalities()):
         return False
     return filters.theme is None or filters.theme in (meta.get("themes") or [])
+
+
+# Domain thesaurus for the lexical side: English and colloquial words a question may use, mapped to the
+# Dutch terms the sources use. Keys are lower-case phrases matched on word boundaries; the question
+# itself is never rewritten, the terms are only added to what BM25 searches for.
+EXPANSIONS: dict[str, str] = {
+    # English -> Dutch domain terms
+    "social innovation": "sociale innovatie",
+    "workplace innovation": "sociale innovatie",
+    "sme": "mkb", "smes": "mkb", "small business": "mkb", "small businesses": "mkb",
+    "small company": "mkb kleine bedrijven", "small companies": "mkb kleine bedrijven",
+    "works council": "ondernemingsraad medezeggenschap", "works councils": "ondernemingsraad medezeggenschap",
+    "trade union": "vakbond", "trade unions": "vakbonden",
+    "self-managing": "zelfsturende zelfsturing", "self managing": "zelfsturende zelfsturing",
+    "self-directed": "zelfsturende zelfsturing", "self-organising": "zelforganisatie zelfsturing",
+    "funding": "subsidie financiering regeling", "subsidy": "subsidie regeling", "subsidies": "subsidie regeling",
+    "grant": "subsidie", "grants": "subsidie",
+    "government": "overheid kabinet", "ministry": "ministerie",
+    "employees": "medewerkers werknemers", "staff": "medewerkers personeel", "workers": "werknemers medewerkers",
+    "nurses": "verpleegkundigen", "people": "mensen medewerkers",
+    "training": "opleiding scholing", "learning": "leren", "skills": "vaardigheden",
+    "leadership": "leiderschap", "manager": "leidinggevende", "managers": "leidinggevenden",
+    "technology": "technologie", "technological": "technologische", "automation": "automatisering",
+    "jobs": "banen werkgelegenheid", "employment": "werkgelegenheid",
+    "productivity": "productiviteit", "stress": "werkdruk stress", "stressed": "werkdruk stress",
+    "construction": "bouw", "construction firm": "bouwbedrijf", "bricklayers": "metselaars",
+    "healthcare": "zorg", "care": "zorg", "logistics": "logistiek", "manufacturing": "maakindustrie",
+    "countries": "landen", "programme": "programma", "programmes": "programma's",
+    "first step": "eerste stap beginnen", "start": "beginnen starten", "save": "besparing bespaard",
+    "reorganise": "reorganisatie", "sector training funds": "o&o-fondsen", "training funds": "o&o-fondsen",
+    # Dutch colloquial -> the sources' wording
+    "subsidie": "stimuleringsregeling regeling financiering",
+    "geld": "financiering subsidie middelen",
+    "or": "ondernemingsraad",
+    "baas": "leidinggevende", "chef": "leidinggevende",
+    "personeelstekort": "krapte arbeidsmarkt", "personeel vinden": "krapte arbeidsmarkt",
+    "werkdruk": "werkdruk stress", "verzuim": "verzuim ziekteverzuim",
+    "beginnen": "eerste stap starten", "begin": "beginnen eerste stap starten", "starten": "beginnen eerste stap",
+    "wat levert": "voordelen resultaten productiviteit", "oplevert": "voordelen resultaten productiviteit",
+    "opleveren": "voordelen resultaten productiviteit", "voordelen": "resultaten productiviteit",
+    "leidinggeven": "leiderschap leidinggevende management", "leiding geven": "leiderschap leidinggevende management",
+    "bazen": "leidinggevenden managers management", "afdelingshoofden": "leidinggevenden managers management",
+    "ouderwets": "traditioneel", "ouderwetse": "traditionele",
+    "robots": "robotisering technologie automatisering", "machines": "technologie automatisering",
+    "meekrijgen": "draagvlak betrekken", "meenemen": "draagvlak betrekken",
+}
+_EXPANSION_RE = re.compile(
+    r"(?<!\w)(" + "|".join(re.escape(k) for k in sorted(EXPANSIONS, key=len, reverse=True)) + r")(?!\w)"
+)
+
+
+def expand_query(query: str) -> str:
+    """The query plus the thesaurus terms for the phrases it contains (for lexical search only)."""
+    extra = [EXPANSIONS[m.group(1)] for m in _EXPANSION_RE.finditer(query.lower())]
+    return " ".join([query, *extra]) if extra else query
+
+
+# Words that make a question lean on the conversation before it ("Hoeveel mensen werken daar?").
+_REFERRING = frozenset(
+    "daar daarvan daarna daarvoor daarbij daarin daarmee daarop hier hierbij hiervan hiervoor ze zij hun hen "
+    "hem haar die dat deze dit zoiets zo'n dezelfde diezelfde "
+    "there they them their it its that this those these such".split()
+)
+_CONTINUATIONS = ("en ", "and ", "maar ", "but ", "ook ", "also ", "what about ", "en wat ", "hoe zit het met ")
+_QUESTION_WORDS = frozenset(
+    "wat wie waar wanneer waarom hoe hoeveel welk welke kun kan kunnen moet moeten mag vertel eens graag "
+    "what who where when why how which tell me about please can could should does do is are".split()
+)
+_ENTITY = re.compile(r"\b[A-Z][\w&'-]*[A-Z0-9][\w&'-]*\b|(?<![.?!]\s)(?<!^)\b[A-Z][a-z][\w'-]*")
+
+
+def _entities(text: str) -> list[str]:
+    """Proper names in a turn: capitalised words not at the start of a sentence, and acronyms (SER, QRM)."""
+    return [m.group(0) for m in _ENTITY.finditer(text.strip())]
+
+
+def needs_context(question: str) -> bool:
+    """Whether a question refers back to earlier turns instead of standing on its own."""
+    q = question.strip().lower()
+    words = _WORD.findall(q)
+    return bool(words) and (q.startswith(_CONTINUATIONS) or any(w in _REFERRING for w in words))
+
+
+def condense(question: str, history: Sequence[str] = ()) -> str:
+    """Make a follow-up question self-contained from the earlier user turns, without an LLM.
+
+    When the question refers back ("daar", "ze", "En Finland?"), the key terms of the most recent
+    earlier turn are appended: its names and content words, minus names when the new question brings
+    its own ("En Finland?" after "Duitsland" drops "Duitsland"). The user's words are never translated.
+    """
+    question = question.strip()
+    turns = [t.strip() for t in history if t and t.strip()]
+    if not turns or not needs_context(question):
+        return question
+    previous = turns[-1]
+    own_names = _entities(question)
+    names = [] if own_names else _entities(previous)
+    name_words = {w.lower() for n in _entities(previous) for w in _WORD.findall(n)}
+    stop = _stopwords() | _QUESTION_WORDS
+    keep = [w for w in _WORD.findall(previous) if w.lower() not in stop and w.lower() not in name_words]
+    carried = " ".join(dict.fromkeys(names + keep))
+    return f"{question} ({carried})" if carried else question
+
+
+@dataclass
+class Retrieval:
+    """What a retrieval returned and how: the passages, the query actually searched, timings."""
+
+    question: str
+    search_query: str  # the condensed, self-contained question
+    hits: list[Hit]
+    best_dense: float  # highest dense similarity among the candidates: the evidence strength
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per step
+
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
+
+
+class HybridSearcher:
+    """Dense + BM25 over one index build, fused by reciprocal rank fusion, with at most
+    `per_section` passages of one section in the results.
+
+    The BM25 index is built from the build's stored passages on first use (not per query).
+    """
+
+    def __init__(self, build, embedder, *, candidates: int = 50, per_section: int = 2) -> None:
+        if candidates <= 0 or per_section <= 0:
+            raise ValueError(f"candidates and per_section must be greater than 0. Currently {candidates}, {per_section}.")
+        self.build = build
+        self.embedder = embedder
+        self.candidates = candidates
+        self.per_section = per_section
+        self._lock = threading.Lock()
+        self._lexical: LexicalIndex | None = None
+        self._records: dict[str, tuple[str, dict]] = {}
+
+    def _load_lexical(self) -> LexicalIndex:
+        with self._lock:
+            if self._lexical is None:
+                records: dict[str, tuple[str, dict]] = {}
+                for page in self.build.all_records(include_embeddings=False):
+                    for cid, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
+                        records[cid] = (text, meta)
+                ids = list(records)
+                texts = [lexical_text(*records[cid]) for cid in ids]
+                self._records = records
+                self._lexical = LexicalIndex(ids, texts)
+            return self._lexical
+
+    def _hit(self, cid: str, score: float) -> Hit:
+        text, meta = self._records[cid]
+        return Hit(chunk_id=cid, doc_id=meta["doc_id"], title=meta["title"], kind=meta["kind"],
+                   section=meta["section"], text=text, score=score, start=int(meta["start"]),
+                   end=int(meta["end"]), meta=dict(meta))
+
+    def retrieve(self, question: str, k: int, filters: Filters | None = None, history: Sequence[str] = (),
+                 mode: Mode = "hybrid") -> Retrieval:
+        if k <= 0:
+            raise ValueError(f"k must be greater than 0. Currently it is {k}.")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}. Currently it is {mode!r}.")
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        query = condense(question, history)
+        lexical = self._load_lexical()
+        timings["prepare_ms"] = (time.perf_counter() - t0) * 1000
+        n = max(self.candidates, 3 * k)
+
+        t0 = time.perf_counter()
+        dense = self.build.query(self.embedder.embed_query(query), n, filters) if mode != "lexical" else []
+        timings["dense_ms"] = (time.perf_counter() - t0) * 1000
+        dense_scores = {h.chunk_id: h.score for h in dense}
+        best_dense = max(dense_scores.values(), default=0.0)
+
+        t0 = time.perf_counter()
+        allowed = None
+        if filters is not None and (filters.equalities() or filters.theme):
+            allowed = {cid for cid, (_, meta) in self._records.items() if matches(meta, filters)}
+        lexical_hits = lexical.search(expand_query(query), n, allowed) if mode != "dense" else []
+        timings["lexical_ms"] = (time.perf_counter() - t0) * 1000
+
+        t0 = time.perf_counter()
+        rankings = {"dense": [[h.chunk_id for h in dense]], "lexical": [[cid for cid, _ in lexical_hits]]}
+        rankings["hybrid"] = rankings["dense"] + rankings["lexical"]
+        fused = reciprocal_rank_fusion(rankings[mode])
+        section_of = {cid: f"{self._records[cid][1]['doc_id']}\x00{self._records[cid][1]['section']}"
+                      for cid, _ in fused if cid in self._records}
+        order = cap_per_group([cid for cid, _ in fused if cid in self._records], section_of, self.per_section)
+        score = dict(fused)
+        lex_score = dict(lexical_hits)
+        hits = []
+        for cid in order[:k]:
+            hit = self._hit(cid, score[cid])
+            hit.meta["dense_score"] = dense_scores.get(cid)
+            hit.meta["lexical_score"] = lex_score.get(cid)
+            hits.append(hit)
+        timings["fuse_ms"] = (time.perf_counter() - t0) * 1000
+        return Retrieval(question, query, hits, best_dense, timings)
+
+
+def lexical_text(text: str, meta: dict[str, Any]) -> str:
+    """What BM25 indexes for a stored passage: its context (title, heading path, case metadata) and text."""
+    return f"{passage_context(meta['title'], meta['section'], meta['kind'], meta)}\n\n{text}"
+
+
+_LANGCHAIN_CLASS: type | None = None
+
+
+def _langchain_class() -> type:
+    """Defined on first use: importing langchain_core takes seconds, which `assistant --help` should not pay."""
+    global _LANGCHAIN_CLASS
+    if _LANGCHAIN_CLASS is None:
+        from langchain_core.documents import Document as LCDocument
+        from langchain_core.retrievers import BaseRetriever
+
+        class WegwijzerRetriever(BaseRetriever):
+            """LangChain retriever over the hybrid search: `Document`s with the chunk metadata."""
+
+            index: Any  # assistant.pipeline.Index (anything with .retrieve(question, k, filters, history, mode))
+            k: int = 5
+            filters: Filters | None = None
+            history: list[str] = []
+            mode: str = "hybrid"
+
+            def _get_relevant_documents(self, query: str, *, run_manager=None) -> list[LCDocument]:
+                retrieval = self.index.retrieve(query, self.k, self.filters, self.history, self.mode)
+                return [
+                    LCDocument(page_content=h.text, id=h.chunk_id,
+                               metadata={**h.meta, "chunk_id": h.chunk_id, "score": h.score})
+                    for h in retrieval.hits
+                ]
+
+        _LANGCHAIN_CLASS = WegwijzerRetriever
+    return _LANGCHAIN_CLASS
+
+
+def langchain_retriever(index, k: int = 5, filters: Filters | None = None, history: Sequence[str] = (),
+                        mode: Mode = "hybrid"):
+    """A LangChain `BaseRetriever` over `index` (use `.invoke(question)`)."""
+    if k <= 0:
+        raise ValueError(f"k must be greater than 0. Currently it is {k}.")
+    return _langchain_class()(index=index, k=k, filters=filters, history=list(history), mode=mode)

