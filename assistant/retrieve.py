@@ -326,7 +326,10 @@ class HybridSearcher:
         n = max(self.candidates, 3 * k)
 
         t0 = time.perf_counter()
-        dense = self.build.query(self.embedder.embed_query(query), n, filters) if mode != "lexical" else []
+        # Both sides search the thesaurus-expanded query: for the dense side the Dutch domain terms
+        # next to an English or colloquial question measurably help (eval/README.md).
+        expanded = expand_query(query)
+        dense = self.build.query(self.embedder.embed_query(expanded), n, filters) if mode != "lexical" else []
         timings["dense_ms"] = (time.perf_counter() - t0) * 1000
         dense_scores = {h.chunk_id: h.score for h in dense}
         best_dense = max(dense_scores.values(), default=0.0)
@@ -335,7 +338,7 @@ class HybridSearcher:
         allowed = None
         if filters is not None and (filters.equalities() or filters.theme):
             allowed = {cid for cid, (_, meta) in self._records.items() if matches(meta, filters)}
-        lexical_hits = lexical.search(expand_query(query), n, allowed) if mode != "dense" else []
+        lexical_hits = lexical.search(expanded, n, allowed) if mode != "dense" else []
         timings["lexical_ms"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
