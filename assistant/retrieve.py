@@ -8,6 +8,7 @@ The pure parts (tokenizing, fusion, capping, condensing) are functions tested di
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -24,10 +25,21 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 RRF_K = 60
 
 
+# English function words beyond bm25s's short list (questions may be English; the corpus is Dutch).
+_MORE_ENGLISH_STOPWORDS = frozenset("""
+about above after again against all am any aren't because been before being below between both can can't cannot
+could couldn't did didn't do does doesn't doing don't down during each few from further get gets got had hadn't has
+hasn't have haven't having he her here hers herself him himself his how i i'm its itself just let's me more most much
+many my myself nor off once only other ought our ours ourselves out over own same she should shouldn't so some than
+that's them themselves those through too under until up very wasn't we were weren't what what's when where which
+while who whom why won't would wouldn't you your yours yourself yourselves also please tell
+""".split())
+
+
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 
-    return frozenset(STOPWORDS_DUTCH) | frozenset(STOPWORDS_EN)
+    return frozenset(STOPWORDS_DUTCH) | frozenset(STOPWORDS_EN) | _MORE_ENGLISH_STOPWORDS
 
 
 # Dutch linking elements between the parts of a compound: "stimulering-s-regeling", "boek-en-kast".
@@ -101,10 +113,17 @@ class LexicalIndex:
         plain = Tokenizer()
         self.tokenizer = Tokenizer(decompounder=Decompounder(w for t in texts for w in plain.words(t))) if decompound else plain
         corpus = [self.tokenizer(t) for t in texts]
-        self._vocab = {tok for doc in corpus for tok in doc}
+        self.tokens = {cid: frozenset(doc) for cid, doc in zip(self.ids, corpus)}
+        self.df = Counter(tok for doc in self.tokens.values() for tok in doc)
+        self._vocab = set(self.df)
         self._bm25 = bm25s.BM25()
         if self.ids:
             self._bm25.index(corpus, show_progress=False)
+
+    def idf(self, token: str) -> float:
+        """BM25's inverse document frequency; a token the corpus never uses gets the highest value."""
+        n, df = len(self.ids), self.df.get(token, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """Top-k (id, score) with a positive score; `allowed` restricts the ids (metadata filters)."""
@@ -158,59 +177,127 @@ def matches(meta: dict, filters: Filters | None) -> bool:
     return filters.theme is None or filters.theme in (meta.get("themes") or [])
 
 
-# Domain thesaurus for the lexical side: English and colloquial words a question may use, mapped to the
-# Dutch terms the sources use. Keys are lower-case phrases matched on word boundaries; the question
-# itself is never rewritten, the terms are only added to what BM25 searches for.
+# Domain thesaurus: English and colloquial words a question may use, mapped to the Dutch terms the
+# sources use ("|" separates alternatives; a space joins the words of one phrase). Keys are lower-case
+# phrases matched on word boundaries. The question itself is never rewritten: the terms are added to
+# what the searches look for, and a passage with any alternative covers the phrase.
 EXPANSIONS: dict[str, str] = {
     # English -> Dutch domain terms
     "social innovation": "sociale innovatie",
     "workplace innovation": "sociale innovatie",
     "sme": "mkb", "smes": "mkb", "small business": "mkb", "small businesses": "mkb",
-    "small company": "mkb kleine bedrijven", "small companies": "mkb kleine bedrijven",
-    "works council": "ondernemingsraad medezeggenschap", "works councils": "ondernemingsraad medezeggenschap",
+    "small company": "mkb|kleine bedrijven", "small companies": "mkb|kleine bedrijven",
+    "works council": "ondernemingsraad|medezeggenschap", "works councils": "ondernemingsraad|medezeggenschap",
     "trade union": "vakbond", "trade unions": "vakbonden",
-    "self-managing": "zelfsturende zelfsturing", "self managing": "zelfsturende zelfsturing",
-    "self-directed": "zelfsturende zelfsturing", "self-organising": "zelforganisatie zelfsturing",
-    "funding": "subsidie financiering regeling", "subsidy": "subsidie regeling", "subsidies": "subsidie regeling",
+    "self-managing": "zelfsturende|zelfsturing", "self managing": "zelfsturende|zelfsturing",
+    "self-directed": "zelfsturende|zelfsturing", "self-organising": "zelforganisatie|zelfsturing",
+    "funding": "subsidie|financiering|regeling", "subsidy": "subsidie|regeling", "subsidies": "subsidie|regeling",
     "grant": "subsidie", "grants": "subsidie",
-    "government": "overheid kabinet", "ministry": "ministerie",
-    "employees": "medewerkers werknemers", "staff": "medewerkers personeel", "workers": "werknemers medewerkers",
-    "nurses": "verpleegkundigen", "people": "mensen medewerkers",
-    "training": "opleiding scholing", "learning": "leren", "skills": "vaardigheden",
+    "government": "overheid|kabinet", "ministry": "ministerie",
+    "employees": "medewerkers|werknemers", "staff": "medewerkers|personeel", "workers": "werknemers|medewerkers",
+    "nurses": "verpleegkundigen", "people": "mensen|medewerkers",
+    "training": "opleiding|scholing", "learning": "leren", "skills": "vaardigheden",
     "leadership": "leiderschap", "manager": "leidinggevende", "managers": "leidinggevenden",
     "technology": "technologie", "technological": "technologische", "automation": "automatisering",
-    "jobs": "banen werkgelegenheid", "employment": "werkgelegenheid",
-    "productivity": "productiviteit", "stress": "werkdruk stress", "stressed": "werkdruk stress",
+    "jobs": "banen|werkgelegenheid", "employment": "werkgelegenheid",
+    "productivity": "productiviteit", "stress": "werkdruk|stress", "stressed": "werkdruk|stress",
     "construction": "bouw", "construction firm": "bouwbedrijf", "bricklayers": "metselaars",
     "healthcare": "zorg", "care": "zorg", "logistics": "logistiek", "manufacturing": "maakindustrie",
     "countries": "landen", "programme": "programma", "programmes": "programma's",
-    "first step": "eerste stap beginnen", "start": "beginnen starten", "save": "besparing bespaard",
+    "first step": "eerste stap|beginnen", "start": "beginnen|starten", "save": "besparing|bespaard",
     "reorganise": "reorganisatie", "sector training funds": "o&o-fondsen", "training funds": "o&o-fondsen",
     # Dutch colloquial -> the sources' wording
-    "subsidie": "stimuleringsregeling regeling financiering",
-    "geld": "financiering subsidie middelen",
-    "or": "ondernemingsraad",
+    "subsidie": "stimuleringsregeling|regeling|financiering",
+    "geld": "financiering|subsidie|middelen",
     "baas": "leidinggevende", "chef": "leidinggevende",
     "personeelstekort": "krapte arbeidsmarkt", "personeel vinden": "krapte arbeidsmarkt",
-    "werkdruk": "werkdruk stress", "verzuim": "verzuim ziekteverzuim",
-    "beginnen": "eerste stap starten", "begin": "beginnen eerste stap starten", "starten": "beginnen eerste stap",
-    "wat levert": "voordelen resultaten productiviteit", "oplevert": "voordelen resultaten productiviteit",
-    "opleveren": "voordelen resultaten productiviteit", "voordelen": "resultaten productiviteit",
-    "leidinggeven": "leiderschap leidinggevende management", "leiding geven": "leiderschap leidinggevende management",
-    "bazen": "leidinggevenden managers management", "afdelingshoofden": "leidinggevenden managers management",
+    "werkdruk": "werkdruk|stress", "verzuim": "verzuim|ziekteverzuim",
+    "beginnen": "eerste stap|starten", "begin": "beginnen|eerste stap|starten", "starten": "beginnen|eerste stap",
+    "wat levert": "voordelen|resultaten|productiviteit", "oplevert": "voordelen|resultaten|productiviteit",
+    "opleveren": "voordelen|resultaten|productiviteit", "voordelen": "resultaten|productiviteit",
+    "leidinggeven": "leiderschap|leidinggevende|management", "leiding geven": "leiderschap|leidinggevende|management",
+    "bazen": "leidinggevenden|managers|management", "afdelingshoofden": "leidinggevenden|managers|management",
     "ouderwets": "traditioneel", "ouderwetse": "traditionele",
-    "robots": "robotisering technologie automatisering", "machines": "technologie automatisering",
-    "meekrijgen": "draagvlak betrekken", "meenemen": "draagvlak betrekken",
+    "robots": "robotisering|technologie|automatisering", "machines": "technologie|automatisering",
+    "meekrijgen": "draagvlak|betrekken", "meenemen": "draagvlak|betrekken",
 }
 _EXPANSION_RE = re.compile(
     r"(?<!\w)(" + "|".join(re.escape(k) for k in sorted(EXPANSIONS, key=len, reverse=True)) + r")(?!\w)"
 )
 
 
+# Abbreviations that are also common words in lower case ("or" in English): matched case-sensitively.
+CASED_EXPANSIONS: dict[str, str] = {"OR": "ondernemingsraad|medezeggenschap", "HR": "personeelsbeleid"}
+_CASED_RE = re.compile(r"(?<!\w)(" + "|".join(CASED_EXPANSIONS) + r")(?!\w)")
+
+
+def _expansions(query: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, phrase, added terms) for every thesaurus phrase in the query."""
+    found = [(m.start(), m.end(), m.group(1), EXPANSIONS[m.group(1)]) for m in _EXPANSION_RE.finditer(query.lower())]
+    found += [(m.start(), m.end(), m.group(1), CASED_EXPANSIONS[m.group(1)]) for m in _CASED_RE.finditer(query)]
+    return sorted(found)
+
+
 def expand_query(query: str) -> str:
-    """The query plus the thesaurus terms for the phrases it contains (for lexical search only)."""
-    extra = [EXPANSIONS[m.group(1)] for m in _EXPANSION_RE.finditer(query.lower())]
+    """The query plus the thesaurus terms for the phrases it contains (what both searches look for)."""
+    extra = [terms.replace("|", " ") for _, _, _, terms in _expansions(query)]
     return " ".join([query, *extra]) if extra else query
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    """A content word (or thesaurus phrase) of a question: covered by a text that has any of `alternatives`."""
+
+    word: str
+    weight: float  # inverse document frequency: rare words count more
+    alternatives: tuple[frozenset[str], ...]  # token sets; empty when the corpus never uses the word
+
+    @property
+    def known(self) -> bool:
+        return bool(self.alternatives)
+
+
+def query_terms(question: str, lexical: LexicalIndex) -> list[QueryTerm]:
+    """The content words of a question, each with the token sets that would cover it in the corpus.
+
+    Thesaurus phrases count as one term covered by the phrase or any of its Dutch terms; compounds are
+    covered by the whole word or all of their parts; question words and stop words are not terms.
+    """
+    tok = lexical.tokenizer
+    known = lexical.df
+    terms: list[QueryTerm] = []
+    taken: set[int] = set()
+    for start, end, phrase, added in _expansions(question):
+        def stems(text: str) -> list[str]:  # whole-word stems only, not compound parts
+            return [ts[0] for w in _WORD.findall(text) if (ts := tok(w))]
+
+        alternatives = [frozenset(stems(phrase))] + [frozenset(stems(alt)) for alt in added.split("|")]
+        alternatives = [a for a in alternatives if a and a <= known.keys()]
+        if alternatives:
+            weight = max(lexical.idf(t) for a in alternatives for t in a)
+            terms.append(QueryTerm(phrase, weight, tuple(dict.fromkeys(alternatives))))
+            taken.update(range(start, end))
+    stop = tok._stop | _QUESTION_WORDS
+    seen: set[str] = set()
+    for m in _WORD.finditer(question.lower()):
+        word = m.group(0)
+        if m.start() in taken or word in stop or len(word) < 2 or word in seen:
+            continue
+        seen.add(word)
+        stems = tok(word)  # the word's stem followed by the stems of its compound parts
+        whole, parts = frozenset(stems[:1]), frozenset(stems[1:])
+        alternatives = tuple(a for a in (whole, parts) if a and a <= known.keys())
+        weight = (sum(lexical.idf(t) for t in alternatives[0]) / len(alternatives[0])) if alternatives else lexical.idf("")
+        terms.append(QueryTerm(word, weight, alternatives))
+    return terms
+
+
+def coverage(terms: Sequence[QueryTerm], tokens: frozenset[str] | set[str]) -> float:
+    """Share of the question's term weight that a text (as tokens) covers, from 0 to 1."""
+    total = sum(t.weight for t in terms)
+    if not total:
+        return 0.0
+    return sum(t.weight for t in terms if any(a <= tokens for a in t.alternatives)) / total
 
 
 # Words that make a question lean on the conversation before it ("Hoeveel mensen werken daar?").
@@ -293,7 +380,7 @@ class HybridSearcher:
         self._lexical: LexicalIndex | None = None
         self._records: dict[str, tuple[str, dict]] = {}
 
-    def _load_lexical(self) -> LexicalIndex:
+    def lexical(self) -> LexicalIndex:
         with self._lock:
             if self._lexical is None:
                 records: dict[str, tuple[str, dict]] = {}
@@ -321,7 +408,7 @@ class HybridSearcher:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         query = condense(question, history)
-        lexical = self._load_lexical()
+        lexical = self.lexical()
         timings["prepare_ms"] = (time.perf_counter() - t0) * 1000
         n = max(self.candidates, 3 * k)
 

@@ -1,0 +1,463 @@
+"""Answers from retrieved passages: extractive by default, an LLM when configured, refusals by evidence.
+
+Extractive answers quote whole sentences of the passages, each with its citation [n]; nothing is
+generated, so nothing can be invented. Generated answers are checked: citations that were not given
+are dropped, sentences without one are flagged, and an answer citing nothing falls back to the
+extractive answer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from assistant.models import Answer, CaseRef, Citation, Hit
+from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, Retrieval, coverage
+
+# The one "cannot answer" sentence per language, shared by the extractive answerer, the prompts
+# (filled into prompts/system.md) and the tests.
+CANNOT_ANSWER = {
+    "nl": "Daar kan ik geen antwoord op geven: de bronnen van deze wegwijzer gaan daar niet over.",
+    "en": "I can't answer that: the sources of this guide don't cover it.",
+}
+SUGGESTIONS = {
+    "nl": ["Waar moet ik beginnen met sociale innovatie?", "Welke regelingen zijn er voor het mkb?",
+           "Voorbeelden van zelfsturende teams in de bouw"],
+    "en": ["Where do I start with social innovation?", "Is there funding for SMEs?",
+           "Examples of self-managing teams in construction"],
+}
+TEXTS = {
+    "nl": {
+        "lead": "Dit zeggen de bronnen hierover:",
+        "lead_start": "Eerste stappen volgens de bronnen:",
+        "case": "Praktijkvoorbeeld",
+        "employees": "medewerkers",
+        "suggest": "Vragen waar de bronnen wel antwoord op geven:",
+        "uncovered": "Over {terms} vind ik niets in de bronnen; hieronder staat wat ze wel zeggen.",
+        "empty": "Stel gerust een vraag over sociale innovatie, bijvoorbeeld: “Waar moet ik beginnen?”",
+        "truncated": "Je vraag was erg lang; ik heb de eerste {n} tekens gebruikt.",
+        "llm_unavailable": "Het taalmodel ({model}) is niet bereikbaar; de antwoorden komen nu rechtstreeks uit de bronnen.",
+        "llm_no_citations": "Het taalmodel gaf geen bronverwijzingen; dit antwoord komt rechtstreeks uit de bronnen.",
+    },
+    "en": {
+        "lead": "What the sources say (quoted in Dutch):",
+        "lead_start": "First steps according to the sources (quoted in Dutch):",
+        "case": "Practice case",
+        "employees": "employees",
+        "suggest": "Questions the sources do answer:",
+        "uncovered": "The sources say nothing about {terms}; below is what they do say.",
+        "empty": "Feel free to ask a question about social innovation, for example: “Where do I start?”",
+        "truncated": "Your question was very long; I used its first {n} characters.",
+        "llm_unavailable": "The language model ({model}) cannot be reached; answers now come straight from the sources.",
+        "llm_no_citations": "The language model gave no citations; this answer comes straight from the sources.",
+    },
+}
+SIZE_LABELS = {"nl": {"klein": "klein bedrijf", "middel": "middelgroot bedrijf", "groot": "groot bedrijf"},
+               "en": {"klein": "small company", "middel": "medium-sized company", "groot": "large company"}}
+
+MAX_QUESTION_CHARS = 2000
+MAX_POINTS = 4
+PARTIAL_ANSWER = 0.5
+SENTENCE_FLOOR = 0.5  # a point scores at least this share of the best sentence's score
+MAX_CASES = 2
+# Evidence threshold (calibrated on eval/gold.jsonl, checked on eval/heldout.jsonl; see eval/README.md):
+# refuse when best dense similarity + 0.2 x best passage coverage of the question's terms is below it.
+REFUSAL_THRESHOLD = 0.86
+COVERAGE_WEIGHT = 0.2
+
+_ENGLISH_HINTS = frozenset(
+    "the what which who how is are do does can could should would i my we our you your there their about for with "
+    "of and to in it this that have has will when where why many much".split()
+)
+_DUTCH_HINTS = frozenset(
+    "de het een wat welke wie hoe is zijn kan kun kunnen moet moeten ik mijn we wij ons onze je jij jouw er over "
+    "voor met van en in dat dit heeft hebben wanneer waar waarom hoeveel zijn daar".split()
+)
+_START_INTENT = re.compile(
+    r"\b(waar (moet ik |kan ik |te )?begin|hoe (moet ik |kan ik )?(beginnen|starten|begin)|eerste stap|beginnen|"
+    r"where (do|should|can) i start|how (do|should|can) i (start|begin)|first step|getting started)\b", re.I)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_LIST_MARKER = re.compile(r"^(\s*(?:[-*•]|\d+[.)])\s+)")
+_CITATION = re.compile(r"\[(\d+)\]")
+
+
+def detect_language(text: str) -> str:
+    """"en" when the question reads as English, else "nl" (the default of the app)."""
+    words = _WORD.findall(text.lower())
+    en = sum(w in _ENGLISH_HINTS for w in words)
+    nl = sum(w in _DUTCH_HINTS for w in words)
+    return "en" if en > nl else "nl"
+
+
+def clean_question(question: str) -> tuple[str, list[str]]:
+    """Strip control and direction characters, collapse white space, cut very long input.
+
+    Returns the cleaned question and notices for the user (in the question's language).
+    """
+    text = unicodedata.normalize("NFC", question or "")
+    text = _CONTROL.sub(" ", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    notices = []
+    if len(text) > MAX_QUESTION_CHARS:
+        text = text[:MAX_QUESTION_CHARS].rsplit(" ", 1)[0]
+        notices.append(TEXTS[detect_language(text)]["truncated"].format(n=MAX_QUESTION_CHARS))
+    return text, notices
+
+
+def is_start_question(question: str) -> bool:
+    """"Waar begin ik?"-type questions: the points then read as first steps."""
+    return bool(_START_INTENT.search(question))
+
+
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)|\n")
+_ABBREVIATIONS = frozenset(
+    "o.a. bijv. bv. dr. drs. ir. ing. prof. nr. ca. e.d. m.n. t.b.v. i.p.v. zgn. etc. e.g. i.e. vs. resp. mr. mw. st.".split()
+)
+
+
+def sentence_spans(text: str, min_chars: int = 25) -> list[tuple[int, int]]:
+    """Sentences of a passage as (start, end) offsets into it; list markers are left out of the span.
+
+    A full stop ends a sentence only before white space ("www.example.nl" stays whole) and not after
+    a common abbreviation ("o.a.", "bijv.") or an initial ("J.").
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+
+    def add(s: int, e: int) -> None:
+        marker = _LIST_MARKER.match(text, s)
+        if marker and marker.end() <= e:
+            s = marker.end()
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e - s >= min_chars and re.search(r"[^\W\d_]{3}", text[s:e]):
+            spans.append((s, e))
+
+    for m in _BOUNDARY.finditer(text):
+        if m.group(0) != "\n":
+            word = text[text.rfind(" ", start, m.start()) + 1 : m.end()].lower().lstrip("(“\"'")
+            if word in _ABBREVIATIONS or re.fullmatch(r"[a-z]\.", word):
+                continue
+        add(start, m.end())
+        start = m.end()
+    add(start, len(text))
+    return spans
+
+
+def _is_question(sentence: str) -> bool:
+    return sentence.rstrip("”\"'’) ").endswith("?")
+
+
+_FIGURE_QUESTION = re.compile(r"\b(hoeveel|welk percentage|hoe groot|hoe lang|how (many|much|long|big))\b", re.I)
+
+
+@dataclass
+class _Candidate:
+    hit: Hit
+    rank: int
+    start: int
+    end: int
+    score: float
+    tokens: frozenset[str]
+    coverage: float = 0.0  # of the question's terms by this sentence alone
+
+    @property
+    def text(self) -> str:
+        return self.hit.text[self.start : self.end]
+
+
+def _candidates(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: LexicalIndex,
+                figures: bool = False) -> list[_Candidate]:
+    out = []
+    for rank, hit in enumerate(hits, 1):
+        spans = sentence_spans(hit.text)
+        heading = coverage(terms, frozenset(lexical.tokenizer(hit.section))) if hit.section else 0.0
+        for i, (start, end) in enumerate(spans):
+            cov = coverage(terms, frozenset(lexical.tokenizer(hit.text[start:end])))
+            if cov <= 0 and heading <= 0:
+                continue
+            if _is_question(hit.text[start:end]):
+                # A question in the text ("Hun advies voor bedrijven die de eerste stap willen zetten?")
+                # is answered by the sentence after it: quote that one instead. A quoted question
+                # ("… moeten ze beginnen?”") is rhetorical: skip it.
+                following = [sp for sp in spans[i + 1 :] if not _is_question(hit.text[sp[0] : sp[1]])]
+                if not following or hit.text[start:end].rstrip().endswith(("”", '"', "’")):
+                    continue
+                start, end = following[0]
+            sentence = hit.text[start:end]
+            # The question's words in the sentence decide; a matching heading, the passage's rank and
+            # (for "hoeveel" questions) a figure in the sentence break near-ties.
+            score = cov + 0.5 * heading + 0.1 / rank + (0.2 if figures and re.search(r"\d", sentence) else 0.0)
+            out.append(_Candidate(hit, rank, start, end, score, frozenset(lexical.tokenizer(sentence)), cov))
+    return sorted(out, key=lambda c: -c.score)
+
+
+def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
+    return bool(a and b) and len(a & b) / len(a | b) > 0.6
+
+
+def select_sentences(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: LexicalIndex,
+                     max_points: int = MAX_POINTS, figures: bool = False) -> list[_Candidate]:
+    """The sentences that answer best: one per passage first, then seconds; no near-duplicates."""
+    ranked = _candidates(hits, terms, lexical, figures=figures)
+    if not ranked:
+        return []
+    floor = ranked[0].score * SENTENCE_FLOOR
+    chosen: list[_Candidate] = []
+    for per_passage in (1, 2):
+        for cand in ranked:
+            if len(chosen) >= max_points or cand.score < floor:
+                break
+            if any((c.hit.chunk_id, c.start) == (cand.hit.chunk_id, cand.start) for c in chosen) or sum(c.hit.chunk_id == cand.hit.chunk_id for c in chosen) >= per_passage:
+                continue
+            if any(_near_duplicate(cand.tokens, c.tokens) for c in chosen):
+                continue
+            chosen.append(cand)
+    return chosen
+
+
+def evidence_score(retrieval: Retrieval, terms: Sequence[QueryTerm], lexical: LexicalIndex) -> float:
+    """How well the passages support an answer: best dense similarity plus weighted term coverage."""
+    best_cov = max((coverage(terms, lexical.tokens.get(h.chunk_id, frozenset())) for h in retrieval.hits), default=0.0)
+    return retrieval.best_dense + COVERAGE_WEIGHT * best_cov
+
+
+def unknown_terms(terms: Sequence[QueryTerm]) -> list[str]:
+    """Content words of the question that occur nowhere in the corpus (names, acronyms, topics)."""
+    return [t.word for t in terms if not t.known and len(t.word) >= 4]
+
+
+def uncovered_terms(terms: Sequence[QueryTerm], hits: Sequence[Hit], lexical: LexicalIndex) -> list[str]:
+    """Rare content words of the question that none of the passages contains (what the answer leaves out)."""
+    tokens = frozenset().union(*(lexical.tokens.get(h.chunk_id, frozenset()) for h in hits)) if hits else frozenset()
+    return [t.word for t in terms
+            if len(t.word) >= 6 and t.weight >= 3.0 and not any(a <= tokens for a in t.alternatives)]
+
+
+def names_unknown_subject(question: str, terms: Sequence[QueryTerm]) -> bool:
+    """The question names an acronym or a number that the corpus never mentions ("WBSO", "2024")."""
+    unknown = {t.word for t in terms if not t.known}
+    raw = _WORD.findall(question)
+    return any(w.lower() in unknown and (w.isdigit() or (w.isupper() and len(w) >= 2)) for w in raw)
+
+
+def refusal(language: str, notices: Iterable[str] = ()) -> Answer:
+    """The fixed refusal sentence plus questions the corpus can answer."""
+    t = TEXTS[language]
+    suggestions = SUGGESTIONS[language]
+    text = CANNOT_ANSWER[language] + "\n\n" + t["suggest"] + "\n" + "\n".join(f"- {s}" for s in suggestions)
+    return Answer(text=text, citations=[], cases=[], refused=True, mode="extractive", language=language,
+                  notices=list(notices), suggestions=list(suggestions))
+
+
+def _employees_label(meta: dict[str, Any], language: str) -> str:
+    employees = str(meta.get("employees") or "").strip()
+    if employees:
+        word = TEXTS[language]["employees"]
+        return employees if "medewerker" in employees or "employee" in employees else f"{employees} {word}"
+    return SIZE_LABELS[language].get(str(meta.get("size_class")), "")
+
+
+def quote(sentence: str) -> str:
+    """The sentence in quotation marks, unless it is a quotation already."""
+    if sentence[:1] in "“\"„'‘" and sentence.rstrip()[-1:] in "”\"'’":
+        return sentence
+    return f"“{sentence}”"
+
+
+class _Citations:
+    """Numbers passages in order of first use and collects the highlighted sentence spans."""
+
+    def __init__(self) -> None:
+        self.by_chunk: dict[str, Citation] = {}
+
+    def cite(self, hit: Hit, span: tuple[int, int] | None) -> int:
+        citation = self.by_chunk.get(hit.chunk_id)
+        if citation is None:
+            citation = Citation.from_hit(len(self.by_chunk) + 1, hit)
+            self.by_chunk[hit.chunk_id] = citation
+        if span and span not in citation.spans:
+            citation.spans.append(span)
+        return citation.n
+
+    def all(self) -> list[Citation]:
+        return list(self.by_chunk.values())
+
+
+def compose_extractive(
+    question: str, retrieval: Retrieval, case_hits: Sequence[Hit], lexical: LexicalIndex,
+    terms: Sequence[QueryTerm], language: str,
+) -> Answer:
+    """A short answer of quoted sentences with citations, then practice cases; or a refusal.
+
+    `terms` are the user's own words (not the words carried over from earlier turns): they pick the
+    sentences inside the passages that retrieval found.
+    """
+    t = TEXTS[language]
+    passages = [h for h in retrieval.hits if h.kind != "case"]
+    figures = bool(_FIGURE_QUESTION.search(question))
+    points = select_sentences(passages, terms, lexical, figures=figures)
+    cases = [h for h in retrieval.hits if h.kind == "case"]
+    cases += [h for h in case_hits if h.chunk_id not in {c.chunk_id for c in cases}]
+    if not points and not cases:
+        return refusal(language)
+    citations = _Citations()
+    lines = [t["lead_start"] if is_start_question(question) else t["lead"]]
+    uncovered = uncovered_terms(terms, passages, lexical)
+    best_coverage = max((c.coverage for c in points), default=0.0)
+    # Partial coverage: a rare word of the question is in none of the passages and no sentence covers
+    # half of the question: answer what is covered and say what is not. (Refusing these instead cost
+    # 28% of the held-out in-scope questions; eval/README.md.)
+    if uncovered and points and best_coverage < PARTIAL_ANSWER:
+        lines.insert(0, t["uncovered"].format(terms=", ".join(f"‘{w}’" for w in uncovered)))
+    # Points in reading order: by citation, then by position in the passage.
+    for cand in sorted(points, key=lambda c: (c.rank, c.start)):
+        n = citations.cite(cand.hit, (cand.start, cand.end))
+        lines.append(f"- {quote(cand.text)} [{n}]")
+    case_refs = []
+    for hit in cases[:MAX_CASES]:
+        best = select_sentences([hit], terms, lexical, max_points=1, figures=figures)
+        start, end = (best[0].start, best[0].end) if best else (sentence_spans(hit.text) or [(0, len(hit.text))])[0]
+        n = citations.cite(hit, (start, end))
+        meta = hit.meta
+        label = ", ".join(x for x in (meta.get("sector"), _employees_label(meta, language)) if x)
+        name = meta.get("organisation") or hit.title
+        lines.append(f"\n{t['case']}: {name} ({label}): {quote(hit.text[start:end])} [{n}]")
+        case_refs.append(CaseRef.from_hit(hit, n))
+    return Answer(text="\n".join(lines), citations=citations.all(), cases=case_refs, refused=False,
+                  mode="extractive", language=language)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generative mode: any LangChain chat model, prompts from prompts/, citations checked afterwards.
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+def load_prompt(name: str, prompts_dir: Path | None = None) -> str:
+    """A prompt template from prompts/ (the packaged copy when not in a checkout)."""
+    for folder in (prompts_dir, PROMPTS_DIR, Path(__file__).resolve().parent / "prompts"):
+        if folder is not None and (folder / name).is_file():
+            return (folder / name).read_text(encoding="utf-8")
+    from assistant.errors import ConfigError
+
+    raise ConfigError(f"Prompt file {name} not found in {prompts_dir or PROMPTS_DIR}; restore it from the repository.")
+
+
+def make_chat_model(spec: str, base_url: str | None = None, timeout: float = 60.0):
+    """A LangChain chat model for `ollama:<model>` or `openai:<model>` (imported only when configured)."""
+    from assistant.errors import ConfigError
+
+    provider, _, model = spec.partition(":")
+    try:
+        if provider == "ollama":
+            from langchain_ollama import ChatOllama
+
+            kwargs = {"base_url": base_url} if base_url else {}
+            return ChatOllama(model=model, temperature=0, client_kwargs={"timeout": timeout}, **kwargs)
+        if provider == "openai":
+            from langchain_openai import ChatOpenAI
+
+            kwargs = {"base_url": base_url} if base_url else {}
+            # Local OpenAI-compatible servers (vLLM, llama.cpp, LM Studio) take any key.
+            api_key = os.environ.get("OPENAI_API_KEY") or "not-set"
+            return ChatOpenAI(model=model, temperature=0, timeout=timeout, max_retries=0, streaming=True,
+                              api_key=api_key, **kwargs)
+    except ImportError as e:
+        raise ConfigError(
+            f"ASSISTANT_LLM={spec} needs the LangChain integration for {provider}; install it with "
+            "`pip install 'wegwijzer-sociale-innovatie[llm]'` or unset ASSISTANT_LLM for extractive answers."
+        ) from e
+    raise ConfigError(f"ASSISTANT_LLM must be 'ollama:<model>' or 'openai:<model>'. Currently it is {spec!r}.")
+
+
+def numbered_passages(hits: Sequence[Hit]) -> str:
+    """The passages as the model sees them: [n] title — heading path, then the text."""
+    blocks = []
+    for n, hit in enumerate(hits, 1):
+        where = f"{hit.title} — {hit.section}" if hit.section else hit.title
+        blocks.append(f"[{n}] {where}\n{hit.text.strip()}")
+    return "\n\n".join(blocks)
+
+
+def chat_messages(question: str, hits: Sequence[Hit], language: str, prompts_dir: Path | None = None) -> list[tuple[str, str]]:
+    system = load_prompt("system.md", prompts_dir).format(cannot_answer=CANNOT_ANSWER[language])
+    user = load_prompt("answer.md", prompts_dir).format(passages=numbered_passages(hits), question=question)
+    return [("system", system), ("human", user)]
+
+
+@dataclass
+class CheckedAnswer:
+    text: str
+    cited: list[int]  # valid citation numbers in order of first use
+    dropped: list[int]  # numbers that were not given to the model
+    uncited_sentences: list[str] = field(default_factory=list)
+
+
+def check_citations(text: str, given: int) -> CheckedAnswer:
+    """Drop [n] outside 1..given, list the valid ones, and flag sentences that cite nothing."""
+    dropped: list[int] = []
+
+    def keep(m: re.Match) -> str:
+        n = int(m.group(1))
+        if 1 <= n <= given:
+            return m.group(0)
+        dropped.append(n)
+        return ""
+
+    cleaned = re.sub(r" ?" + _CITATION.pattern, keep, text).strip()
+    cited = list(dict.fromkeys(int(n) for n in _CITATION.findall(cleaned)))
+    # "… teams. [2]" cites the sentence before the marker: move markers in front of the full stop.
+    probe = re.sub(r"([.!?…])((?:\s*\[\d+\])+)", lambda m: m.group(2) + m.group(1), cleaned)
+    uncited = []
+    for start, end in sentence_spans(probe):
+        sentence = probe[start:end]
+        if not _CITATION.search(sentence) and not sentence.endswith(":"):
+            uncited.append(sentence)
+    return CheckedAnswer(cleaned, cited, dropped, uncited)
+
+
+def highlight_for(hit: Hit, answer_text: str, lexical: LexicalIndex) -> list[tuple[int, int]]:
+    """The passage sentence closest in words to the generated answer (what an advisor checks first)."""
+    answer_tokens = frozenset(lexical.tokenizer(answer_text))
+    best, best_overlap = None, 0
+    for span in sentence_spans(hit.text):
+        overlap = len(answer_tokens & frozenset(lexical.tokenizer(hit.text[span[0] : span[1]])))
+        if overlap > best_overlap:
+            best, best_overlap = span, overlap
+    return [best] if best else []
+
+
+def generate(
+    model, question: str, hits: Sequence[Hit], language: str, lexical: LexicalIndex,
+    on_token: Callable[[str], None] | None = None, prompts_dir: Path | None = None,
+) -> tuple[Answer | None, CheckedAnswer]:
+    """Stream the model's answer, then check it. Returns (None, check) when it cites nothing usable."""
+    parts: list[str] = []
+    for chunk in model.stream(chat_messages(question, hits, language, prompts_dir)):
+        token = chunk.content if isinstance(chunk.content, str) else "".join(
+            p.get("text", "") for p in chunk.content if isinstance(p, dict))
+        if token:
+            parts.append(token)
+            if on_token:
+                on_token(token)
+    checked = check_citations("".join(parts), len(hits))
+    refused = checked.text.strip().startswith(CANNOT_ANSWER[language][:40])
+    if refused:
+        return refusal(language), checked
+    if not checked.cited:
+        return None, checked
+    citations = []
+    for n in checked.cited:
+        citation = Citation.from_hit(n, hits[n - 1])
+        citation.spans.extend(highlight_for(hits[n - 1], checked.text, lexical))
+        citations.append(citation)
+    answer = Answer(text=checked.text, citations=citations, cases=[], refused=False, mode="generative",
+                    language=language, uncited_sentences=checked.uncited_sentences)
+    return answer, checked
