@@ -81,7 +81,7 @@ _START_INTENT = re.compile(
     r"\b(waar (moet ik |kan ik |te )?begin|hoe (moet ik |kan ik )?(beginnen|starten|begin)|eerste stap|beginnen|"
     r"where (do|should|can) i start|how (do|should|can) i (start|begin)|first step|getting started)\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_LIST_MARKER = re.compile(r"^(\s*(?:[-*•]|\d+[.)])\s+)")
+_LIST_MARKER = re.compile(r"(\s*(?:[-*•]|\d+[.)])\s+)")
 _CITATION = re.compile(r"\[(\d+)\]")
 
 

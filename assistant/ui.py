@@ -1,4 +1,4 @@
-"""Gradio app. For now: a chat that answers with the best-matching cited passages.
+"""Gradio app. For now: a chat that answers with cited sentences from the sources (issue 6 adds the rest).
 
 Everything a user reads here is Dutch. Corpus and user text are HTML-escaped before rendering.
 """
@@ -10,8 +10,8 @@ import logging
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.models import Hit
-from assistant.pipeline import Index
+from assistant.models import Answer
+from assistant.pipeline import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -23,43 +23,37 @@ EXAMPLES = [
 ]
 INTRO = (
     "Stel een vraag over sociale innovatie: anders organiseren, zelfsturende teams, coachend "
-    "leiderschap, leren op het werk. U krijgt de passages uit de bronnen die het best aansluiten, "
-    "elk met bronvermelding."
+    "leiderschap, leren op het werk. Het antwoord citeert de bronnen letterlijk, elk citaat met "
+    "bronvermelding [n]."
 )
 
 
-def _excerpt(text: str, limit: int = 600) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " …"
-
-
-def render_hits(question: str, hits: list[Hit]) -> str:
-    """Markdown with numbered, quoted passages and their sources; all corpus text escaped."""
-    if not hits:
-        return "Ik vond geen passages in de bronnen bij deze vraag. Probeer het anders te formuleren."
-    lines = ["Dit zijn de passages uit de bronnen die het best bij uw vraag passen:", ""]
-    for n, hit in enumerate(hits, 1):
-        where = html.escape(hit.title) + (f" › {html.escape(hit.section)}" if hit.section else "")
-        lines.append(f"**[{n}] {where}**")
+def render_answer(answer: Answer) -> str:
+    """Markdown for the chat: notices, the answer, then the numbered sources. All text is escaped."""
+    lines = [f"*{html.escape(n)}*" for n in answer.notices]
+    if lines:
         lines.append("")
-        lines.append("> " + html.escape(_excerpt(hit.text)))
-        lines.append("")
+    lines.append(html.escape(answer.text))
+    if answer.citations:
+        lines += ["", "**Bronnen**" if answer.language == "nl" else "**Sources**"]
+        for c in answer.citations:
+            where = html.escape(c.title) + (f" › {html.escape(c.section)}" if c.section else "")
+            lines.append(f"- [{c.n}] {where}")
     return "\n".join(lines)
 
 
-def build_app(settings: Settings, index: Index | None = None):
+def build_app(settings: Settings, assistant: Assistant | None = None):
     import gradio as gr
 
-    index = index or Index(settings)
+    assistant = assistant or Assistant(settings)
 
     def respond(message: str, history: list) -> str:
-        question = (message or "").strip()
-        if not question:
-            return "Stel gerust een vraag, bijvoorbeeld: “Waar moet ik beginnen?”"
+        earlier = [m["content"] for m in history if isinstance(m, dict) and m.get("role") == "user"
+                   and isinstance(m.get("content"), str)]
         try:
-            return render_hits(question, index.search(question[:2000], k=3))
+            return render_answer(assistant.ask(message or "", history=earlier[-3:]))
         except AssistantError as e:
-            log.warning("search failed: %s", e)
+            log.warning("answer failed: %s", e)
             return "Er ging iets mis bij het zoeken in de bronnen: " + html.escape(str(e))
 
     with gr.Blocks(title="Wegwijzer Sociale Innovatie") as app:

@@ -1,4 +1,4 @@
-"""Retrieval quality and speed: dense vs BM25 vs hybrid on the gold set, and the cost of the BM25 index.
+"""Retrieval quality and speed (dense vs BM25 vs hybrid), answer latency, and the cost of the BM25 index.
 
 Not part of the test run. Needs a built index of the real corpus (`assistant index`). Usage:
     python benchmarks/bench_retrieval.py [--runs 3] [--gold eval/gold.jsonl] [--scale 10000]
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from assistant.config import load_settings
-from assistant.pipeline import Index, evaluate
+from assistant.pipeline import Assistant, Index, evaluate
 from assistant.retrieve import MODES, LexicalIndex, lexical_text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,12 +37,23 @@ def quality_and_latency(index: Index, gold: Path, runs: int) -> list[str]:
     settings = index.settings
     rows = ["| mode | hit@1 | hit@5 | MRR@10 | p50 latency | p95 latency |", "|---|---|---|---|---|---|"]
     for mode in MODES:
-        reports = [evaluate(settings, gold, k=5, mode=mode, index=index)[0] for _ in range(runs)]
+        reports = [evaluate(settings, gold, k=5, mode=mode, index=index, answers=False)[0] for _ in range(runs)]
         m = reports[0]
         p50 = statistics.median(r["latency_p50_ms"] for r in reports)
         p95 = statistics.median(r["latency_p95_ms"] for r in reports)
         rows.append(f"| {mode} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['mrr@10']:.3f} | {p50:.1f} ms | {p95:.1f} ms |")
     return rows
+
+
+def answer_latency(index: Index, gold: Path, runs: int) -> list[str]:
+    """`ask` end to end (retrieval, evidence check, extractive composition), warm, in process."""
+    assistant = Assistant(index.settings, index=index)
+    reports = [evaluate(index.settings, gold, k=5, index=index, assistant=assistant)[0]["answers"] for _ in range(runs)]
+    p50 = statistics.median(r["answer_p50_ms"] for r in reports)
+    p95 = statistics.median(r["answer_p95_ms"] for r in reports)
+    a = reports[0]
+    return ["| answers (extractive) | p50 | p95 | refusal accuracy | citation precision |", "|---|---|---|---|---|",
+            f"| {gold.name} | {p50:.1f} ms | {p95:.1f} ms | {a['refusal_accuracy']} | {a['citation_precision']} |"]
 
 
 def bm25_costs(index: Index, runs: int, scale: int) -> list[str]:
@@ -88,6 +99,8 @@ def main() -> None:
     print(f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}; "
           f"index build {index.build().build_id} ({index.build().manifest.chunk_count} passages); gold {args.gold}\n")
     print("\n".join(quality_and_latency(index, args.gold, args.runs)))
+    print()
+    print("\n".join(answer_latency(index, args.gold, args.runs)))
     print()
     print("\n".join(bm25_costs(index, args.runs, args.scale)))
 

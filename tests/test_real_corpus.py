@@ -160,3 +160,26 @@ def test_retrieval_quality_floors(real_index, name, floors):
         assert report[metric] >= floor, f"{metric} {report[metric]} < {floor}; misses: {misses}"
     follow_ups = report["by_type"].get("follow-up")
     assert follow_ups is None or follow_ups["hit@5"] >= 0.75, follow_ups
+
+
+@pytest.mark.slow
+def test_answer_quality_on_the_gold_set(real_index):
+    """Refusals and citations on the real corpus (figures in eval/README.md)."""
+    settings, index = real_index
+    report, results = evaluate(settings, REPO / "eval" / "gold.jsonl", k=5, index=index, answers=True)
+    answers = report["answers"]
+    wrongly_refused = [r.question for r in results if not r.expect_refusal and r.refused]
+    assert answers["in_scope_refused"] <= 0.05, wrongly_refused
+    assert answers["out_of_scope_refused"] >= 0.6, [r.question for r in results if r.expect_refusal and not r.refused]
+    assert answers["citation_precision"] >= 0.88
+
+
+@pytest.mark.slow
+def test_where_do_i_start_answer_quotes_the_begin_klein_advice(real_index):
+    from assistant.pipeline import Assistant
+
+    settings, index = real_index
+    answer = Assistant(settings, index=index).ask("Waar moet ik beginnen?")
+    assert answer.text.startswith("Eerste stappen volgens de bronnen:")
+    assert "kies één afdeling of werkproces en ga daar experimenteren" in answer.text
+    assert answer.citations[0].section == "Begin klein"

@@ -4,16 +4,18 @@ import os
 import subprocess
 import sys
 
-from assistant.models import Hit
-from assistant.ui import render_hits
+from assistant.models import Answer, Citation
+from assistant.ui import render_answer
 from tests.conftest import REPO, free_port, stop_process, wait_for_port
 
 
-def test_render_hits_escapes_corpus_text():
-    hit = Hit("c1", "d", "Titel <b>", "artikel", "1 Kop", "Tekst met <script>alert(1)</script>.", 0.9, 0, 10)
-    out = render_hits("vraag", [hit])
+def test_render_answer_escapes_corpus_text():
+    citation = Citation(1, "c1", "d", "Titel <b>", "1 Kop", "artikel", "Tekst met <script>alert(1)</script>.", 0, 10)
+    answer = Answer(text="- “Tekst met <script>alert(1)</script>.” [1]", citations=[citation], cases=[],
+                    refused=False, mode="extractive", notices=["<i>let op</i>"])
+    out = render_answer(answer)
     assert "<script>" not in out and "&lt;script&gt;" in out and "Titel &lt;b&gt;" in out
-    assert "[1]" in out
+    assert "<i>" not in out and "- [1] Titel &lt;b&gt; › 1 Kop" in out
 
 
 def test_serve_builds_index_on_first_start_and_answers(settings, tmp_path):
@@ -31,6 +33,7 @@ def test_serve_builds_index_on_first_start_and_answers(settings, tmp_path):
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         answer = client.predict("Hoeveel subsidie kan een bedrijf krijgen?", api_name="/chat")
         assert "[1] Stimuleringsregeling voor het mkb" in answer and "10.000 euro" in answer
+        assert "Daar kan ik geen antwoord op geven" in client.predict("Wat is de hoofdstad van Frankrijk?", api_name="/chat")
         assert "Stel gerust een vraag" in client.predict("   ", api_name="/chat")
     finally:
         stop_process(proc)
