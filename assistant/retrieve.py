@@ -369,13 +369,17 @@ class HybridSearcher:
     The BM25 index is built from the build's stored passages on first use (not per query).
     """
 
-    def __init__(self, build, embedder, *, candidates: int = 50, per_section: int = 2) -> None:
+    def __init__(self, build, embedder, *, candidates: int = 50, per_section: int = 2,
+                 expand: bool = True, decompound: bool = True, follow_ups: bool = True) -> None:
+        """`expand`, `decompound` and `follow_ups` switch off the thesaurus, compound splitting and
+        history condensing (for ablations in benchmarks/; the defaults are what the app uses)."""
         if candidates <= 0 or per_section <= 0:
             raise ValueError(f"candidates and per_section must be greater than 0. Currently {candidates}, {per_section}.")
         self.build = build
         self.embedder = embedder
         self.candidates = candidates
         self.per_section = per_section
+        self.expand, self.decompound, self.follow_ups = expand, decompound, follow_ups
         self._lock = threading.Lock()
         self._lexical: LexicalIndex | None = None
         self._records: dict[str, tuple[str, dict]] = {}
@@ -390,7 +394,7 @@ class HybridSearcher:
                 ids = list(records)
                 texts = [lexical_text(*records[cid]) for cid in ids]
                 self._records = records
-                self._lexical = LexicalIndex(ids, texts)
+                self._lexical = LexicalIndex(ids, texts, decompound=self.decompound)
             return self._lexical
 
     def _hit(self, cid: str, score: float) -> Hit:
@@ -407,7 +411,7 @@ class HybridSearcher:
             raise ValueError(f"mode must be one of {', '.join(MODES)}. Currently it is {mode!r}.")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        query = condense(question, history)
+        query = condense(question, history) if self.follow_ups else question
         lexical = self.lexical()
         timings["prepare_ms"] = (time.perf_counter() - t0) * 1000
         n = max(self.candidates, 3 * k)
@@ -415,7 +419,7 @@ class HybridSearcher:
         t0 = time.perf_counter()
         # Both sides search the thesaurus-expanded query: for the dense side the Dutch domain terms
         # next to an English or colloquial question measurably help (eval/README.md).
-        expanded = expand_query(query)
+        expanded = expand_query(query) if self.expand else query
         dense = self.build.query(self.embedder.embed_query(expanded), n, filters) if mode != "lexical" else []
         timings["dense_ms"] = (time.perf_counter() - t0) * 1000
         dense_scores = {h.chunk_id: h.score for h in dense}

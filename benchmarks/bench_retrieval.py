@@ -19,7 +19,7 @@ from pathlib import Path
 
 from assistant.config import load_settings
 from assistant.pipeline import Assistant, Index, evaluate
-from assistant.retrieve import MODES, LexicalIndex, lexical_text
+from assistant.retrieve import MODES, HybridSearcher, LexicalIndex, lexical_text
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,6 +42,29 @@ def quality_and_latency(index: Index, gold: Path, runs: int) -> list[str]:
         p50 = statistics.median(r["latency_p50_ms"] for r in reports)
         p95 = statistics.median(r["latency_p95_ms"] for r in reports)
         rows.append(f"| {mode} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['mrr@10']:.3f} | {p50:.1f} ms | {p95:.1f} ms |")
+    return rows
+
+
+ABLATIONS = [
+    # label, mode, HybridSearcher switches
+    ("dense, question only", "dense", dict(expand=False, decompound=False, follow_ups=False)),
+    ("BM25, question only", "lexical", dict(expand=False, decompound=False, follow_ups=False)),
+    ("hybrid, question only", "hybrid", dict(expand=False, decompound=False, follow_ups=False)),
+    ("hybrid + follow-up condensing", "hybrid", dict(expand=False, decompound=False)),
+    ("hybrid + condensing + decompounding", "hybrid", dict(expand=False)),
+    ("hybrid + all (thesaurus too) = the app", "hybrid", {}),
+]
+
+
+def ablation(index: Index, gold: Path) -> list[str]:
+    """What each retrieval step adds, on the same build (quality only; one run each)."""
+    rows = ["| retrieval | hit@1 | hit@5 | MRR@10 |", "|---|---|---|---|"]
+    build = index.build()
+    for label, mode, switches in ABLATIONS:
+        index._searcher = HybridSearcher(build, index.embedder, **switches)
+        m = evaluate(index.settings, gold, k=5, mode=mode, index=index, answers=False)[0]
+        rows.append(f"| {label} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['mrr@10']:.3f} |")
+    index._searcher = None
     return rows
 
 
@@ -99,6 +122,8 @@ def main() -> None:
     print(f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}; "
           f"index build {index.build().build_id} ({index.build().manifest.chunk_count} passages); gold {args.gold}\n")
     print("\n".join(quality_and_latency(index, args.gold, args.runs)))
+    print()
+    print("\n".join(ablation(index, args.gold)))
     print()
     print("\n".join(answer_latency(index, args.gold, args.runs)))
     print()
