@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     )
     llm_base_url: str | None = Field(None, description="Server URL for the chat model (default: the provider's).")
     llm_timeout: float = Field(60.0, description="Seconds to wait for the chat model before answering extractively.")
+    admin_password: str | None = Field(
+        None, description="Password of the app's Beheer (admin) tab; unset disables the tab.", repr=False)
+    feedback_path: Path = Field(
+        default_factory=lambda: _default_dir("feedback") / "feedback.jsonl",
+        description="JSON Lines file where the app stores likes and dislikes.")
+    upload_max_mb: float = Field(10.0, description="Largest document the Beheer tab accepts, in MB.")
     host: str = Field("127.0.0.1", description="Address `assistant serve` listens on.")
     port: int = Field(7860, description="Port `assistant serve` listens on.")
 

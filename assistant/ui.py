@@ -1,17 +1,25 @@
-"""Gradio app. For now: a chat that answers with cited sentences from the sources (issue 6 adds the rest).
+"""The Gradio app: Chat and "Waar begin ik?" for entrepreneurs, Bronnen for advisors, Beheer for maintainers.
 
-Everything a user reads here is Dutch. Corpus and user text are HTML-escaped before rendering.
+Everything a user reads is Dutch (English answers for English questions). Corpus and user text is
+HTML-escaped wherever it is rendered (assistant/render.py). Admin handlers check the session's
+login themselves: a hidden tab is not a security boundary, its events are callable over the API.
 """
 
 from __future__ import annotations
 
-import html
 import logging
+import queue
+import threading
+from pathlib import Path
+from typing import Any
 
+from assistant import feedback, render
+from assistant.admin import UploadError, password_ok, save_upload
 from assistant.config import Settings
+from assistant.corpus import load_corpus
 from assistant.errors import AssistantError
-from assistant.models import Answer
-from assistant.pipeline import Assistant
+from assistant.models import SECTORS, SIZE_CLASSES, THEMES, DOCUMENT_KINDS, Answer, Citation, Filters
+from assistant.pipeline import Assistant, build_index, index_status, list_cases
 
 log = logging.getLogger(__name__)
 
@@ -24,54 +32,437 @@ EXAMPLES = [
 INTRO = (
     "Stel een vraag over sociale innovatie: anders organiseren, zelfsturende teams, coachend "
     "leiderschap, leren op het werk. Het antwoord citeert de bronnen letterlijk, elk citaat met "
-    "bronvermelding [n]."
+    "bronvermelding [n]; rechts staan de bronnen zelf."
 )
+START_QUESTION = "Waar moet ik beginnen met sociale innovatie?"
+CHALLENGES = {
+    "personeelstekort": "Hoe helpt sociale innovatie bij personeelstekort en het behouden van medewerkers?",
+    "nieuwe technologie invoeren": "Hoe betrek ik medewerkers bij het invoeren van nieuwe technologie?",
+    "groei": "Hoe organiseer ik het werk anders als mijn bedrijf groeit?",
+    "verzuim/werkdruk": "Hoe verminder ik werkdruk en verzuim door het werk anders te organiseren?",
+}
+CHALLENGE_THEMES = {
+    "personeelstekort": "duurzame inzetbaarheid", "nieuwe technologie invoeren": "technologie-invoering",
+    "groei": "zelfsturende teams", "verzuim/werkdruk": "werkplezier & betrokkenheid",
+}
+SIZE_CHOICES = [("klein (minder dan 50 medewerkers)", "klein"), ("middelgroot (50 tot 250)", "middel"),
+                ("groot (meer dan 250)", "groot")]
+ALL = "alle"
+CSS = """
+.ww-card { border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 10px; margin: 6px 0; }
+.ww-card-head { font-weight: 600; }
+.ww-card-kind { font-size: 0.85em; color: #57606a; margin-bottom: 4px; }
+.ww-card-text { font-size: 0.92em; max-height: 16em; overflow-y: auto; }
+.ww-case { background: #f6f8fa; }
+mark { background: #fff3a3; padding: 0 1px; }
+.ww-selected { background: #eef6ff; display: block; padding: 4px; border-left: 3px solid #0969da; }
+.ww-doc-text { max-height: 70vh; overflow-y: auto; }
+.ww-outline li.ww-l3 { margin-left: 1em; } .ww-outline li.ww-l4 { margin-left: 2em; }
+"""
+SCROLL_TO_SELECTION = "() => { setTimeout(() => document.getElementById('ww-selected')?.scrollIntoView({block: 'center'}), 300); }"
 
 
-def render_answer(answer: Answer) -> str:
-    """Markdown for the chat: notices, the answer, then the numbered sources. All text is escaped."""
-    lines = [f"*{html.escape(n)}*" for n in answer.notices]
-    if lines:
-        lines.append("")
-    lines.append(html.escape(answer.text))
-    if answer.citations:
-        lines += ["", "**Bronnen**" if answer.language == "nl" else "**Sources**"]
-        for c in answer.citations:
-            where = html.escape(c.title) + (f" › {html.escape(c.section)}" if c.section else "")
-            lines.append(f"- [{c.n}] {where}")
-    return "\n".join(lines)
+class App:
+    """The app's state that outlives one request: the assistant, the documents, the settings."""
+
+    def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
+        self.settings = settings
+        self.assistant = assistant or Assistant(settings)
+        self._docs: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def documents(self, refresh: bool = False) -> dict:
+        with self._lock:
+            if self._docs is None or refresh:
+                report = load_corpus(self.settings.corpus_dir) if self.settings.corpus_dir.is_dir() else None
+                self._docs = {d.id: d for d in report.documents} if report else {}
+            return self._docs
+
+    def find_citation(self, chunk_id: str) -> Citation | None:
+        """A passage by chunk id as a citation (offsets into its document), from the live index."""
+        build = self.assistant.index.build()
+        got = build.collection.get(ids=[chunk_id], include=["documents", "metadatas"])
+        if not got["ids"]:
+            return None
+        meta, text = got["metadatas"][0], got["documents"][0]
+        return Citation(n=0, chunk_id=chunk_id, doc_id=meta["doc_id"], title=meta["title"], section=meta["section"],
+                        kind=meta["kind"], text=text, start=int(meta["start"]), end=int(meta["end"]))
+
+    def document_view(self, doc_id: str | None, citation: Citation | None = None) -> str:
+        doc = self.documents().get(doc_id or "")
+        if doc is None:
+            return '<div class="ww-doc">Kies een document.</div>'
+        if citation is None:
+            return render.document_html(doc)
+        return render.document_html(doc, citation.start, citation.end, citation.spans)
+
+
+def _user_turns(history: list) -> list[str]:
+    return [m["content"] for m in history if isinstance(m, dict) and m.get("role") == "user"
+            and isinstance(m.get("content"), str)]
 
 
 def build_app(settings: Settings, assistant: Assistant | None = None):
     import gradio as gr
 
-    assistant = assistant or Assistant(settings)
+    app = App(settings, assistant)
 
-    def respond(message: str, history: list) -> str:
-        earlier = [m["content"] for m in history if isinstance(m, dict) and m.get("role") == "user"
-                   and isinstance(m.get("content"), str)]
+    # --- chat ------------------------------------------------------------------------------
+    def respond(message: str, history: list, answers: dict):
+        message = message or ""
+        earlier = _user_turns(history)[-3:]
+        history = list(history) + [{"role": "user", "content": message}]
+        tokens: queue.Queue = queue.Queue()
+        result: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                result["answer"] = app.assistant.ask(message, history=earlier, on_token=tokens.put)
+            except AssistantError as e:
+                result["error"] = e
+            except Exception as e:  # shown in the chat, logged with its traceback
+                log.exception("answer failed")
+                result["error"] = e
+            finally:
+                tokens.put(None)
+
+        threading.Thread(target=run, daemon=True).start()
+        streamed = ""
+        yield history + [{"role": "assistant", "content": "…"}], answers, gr.update(), gr.update(), ""
+        while (token := tokens.get()) is not None:
+            streamed += token
+            yield history + [{"role": "assistant", "content": render.answer_markdown(_partial(streamed))}], \
+                answers, gr.update(), gr.update(), ""
+        if "error" in result:
+            text = "Er ging iets mis bij het beantwoorden: " + render._e(result["error"])
+            yield history + [{"role": "assistant", "content": text}], answers, gr.update(), gr.update(), ""
+            return
+        answer: Answer = result["answer"]
+        history = history + [{"role": "assistant", "content": render.answer_markdown(answer)}]
+        answers = {**answers, len(history) - 1: {"question": message, "answer": answer}}
+        choices = render.citation_choices(answer)
+        yield (history, answers, render.sources_panel(answer),
+               gr.update(choices=choices, value=choices[0][1] if choices else None), "")
+
+    def on_like(data: gr.LikeData, answers: dict):
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        entry = answers.get(index)
+        if entry is None:
+            return
         try:
-            return render_answer(assistant.ask(message or "", history=earlier[-3:]))
+            feedback.record(settings.feedback_path, liked=bool(data.liked), question=entry["question"],
+                            answer=entry["answer"])
         except AssistantError as e:
-            log.warning("answer failed: %s", e)
-            return "Er ging iets mis bij het zoeken in de bronnen: " + html.escape(str(e))
+            raise gr.Error(str(e)) from e
+        gr.Info("Bedankt, je feedback is opgeslagen.")
 
-    with gr.Blocks(title="Wegwijzer Sociale Innovatie") as app:
+    # Gradio injects the LikeData by the annotation; with postponed annotations it sees only a string.
+    on_like.__annotations__["data"] = gr.LikeData
+
+    def last_answer(answers: dict) -> dict | None:
+        return answers[max(answers)] if answers else None
+
+    def export(answers: dict):
+        entry = last_answer(answers)
+        if entry is None:
+            return gr.update(value="Nog geen antwoord om te kopiëren.", visible=True)
+        return gr.update(value=render.export_markdown(entry["question"], entry["answer"]), visible=True)
+
+    def open_cited(chunk_id: str | None, answers: dict):
+        citation = None
+        entry = last_answer(answers)
+        if entry and chunk_id:
+            citation = next((c for c in entry["answer"].citations if c.chunk_id == chunk_id), None)
+        if citation is None and chunk_id:
+            citation = app.find_citation(chunk_id)
+        if citation is None:
+            return gr.update(), gr.update(), gr.update(), gr.update()
+        return (gr.Tabs(selected="bronnen"), gr.Tabs(selected="document"),
+                gr.update(value=citation.doc_id), app.document_view(citation.doc_id, citation))
+
+    # --- intake ------------------------------------------------------------------------------
+    def intake(sector: str | None, size: str | None, challenge: str | None):
+        if not challenge:
+            return "Kies eerst je belangrijkste uitdaging.", ""
+        start = app.assistant.ask(START_QUESTION)
+        specific = app.assistant.ask(CHALLENGES[challenge])
+        plan = [f"### Je startplan: {render._e(challenge)}", "#### 1. Zo begin je", render.answer_markdown(start),
+                f"#### 2. Bij jouw uitdaging: {render._e(challenge)}", render.answer_markdown(specific)]
+        panels = ["<h3>Bronnen bij 1</h3>", render.sources_panel(start), "<h3>Bronnen bij 2</h3>",
+                  render.sources_panel(specific)]
+        return "\n\n".join(plan), "".join(panels) + _cases_html(_matching_cases(sector, size, challenge))
+
+    def _matching_cases(sector, size, challenge) -> list[dict]:
+        """2-3 cases: the same sector and size first, then the same sector, then the challenge's theme."""
+        tries = []
+        if sector and size:
+            tries.append(Filters(sector=sector, size_class=size))
+        if sector:
+            tries.append(Filters(sector=sector))
+        tries.append(Filters(theme=CHALLENGE_THEMES.get(challenge or "")))
+        found: list[dict] = []
+        for f in tries:
+            found += [row for row in list_cases(settings, f) if row["id"] not in {r["id"] for r in found}]
+            if len(found) >= 2:
+                break
+        return found[:3]
+
+    def _cases_html(rows: list[dict]) -> str:
+        if not rows:
+            return ""
+        cards = ["<h3>Praktijkvoorbeelden bij jouw situatie</h3>"]
+        for r in rows:
+            size = r.get("employees") or r.get("size_class")
+            source = r.get("source") or {}
+            cards.append(
+                f'<div class="ww-card ww-case"><div class="ww-card-head">{render._e(r["title"])}</div>'
+                f'<div class="ww-card-kind">{render._e(r["sector"])}, {render._e(size)}; bron: '
+                f'{render._e(source.get("title", ""))} › {render._e(source.get("section", ""))}</div>'
+                f'<div class="ww-card-text">{render._e(r["did"])}</div></div>')
+        return "".join(cards)
+
+    # --- bronnen -----------------------------------------------------------------------------
+    def search_corpus(query: str, kind: str, doc: str, sector: str):
+        query = (query or "").strip()
+        if not query:
+            return [], gr.update(choices=[], value=None)
+        filters = Filters(kind=None if kind == ALL else kind, doc_id=None if doc == ALL else doc,
+                          sector=None if sector == ALL else sector)
+        hits = app.assistant.index.search(query[:2000], k=10, filters=filters)
+        rows = [[i, round(h.score, 4), round(h.meta.get("dense_score") or 0, 3), h.title, h.section, h.kind,
+                 " ".join(h.text.split())[:300]] for i, h in enumerate(hits, 1)]
+        choices = [(f"{i}. {h.title}" + (f" › {h.section}" if h.section else ""), h.chunk_id) for i, h in enumerate(hits, 1)]
+        return rows, gr.update(choices=choices, value=choices[0][1] if choices else None)
+
+    def open_hit(chunk_id: str | None):
+        citation = app.find_citation(chunk_id) if chunk_id else None
+        if citation is None:
+            return gr.update(), gr.update(), gr.update()
+        return gr.Tabs(selected="document"), gr.update(value=citation.doc_id), app.document_view(citation.doc_id, citation)
+
+    def case_table(sector: str, size: str, theme: str):
+        rows = list_cases(settings, Filters(sector=None if sector == ALL else sector,
+                                            size_class=None if size == ALL else size,
+                                            theme=None if theme == ALL else theme))
+        table = [[r["organisation"], r["sector"], r["employees"] or r["size_class"], ", ".join(r["themes"]), r["title"]]
+                 for r in rows]
+        return table, gr.update(choices=[(r["title"], r["id"]) for r in rows], value=rows[0]["id"] if rows else None)
+
+    def show_case(case_id: str | None) -> str:
+        row = next((r for r in list_cases(settings) if r["id"] == case_id), None)
+        if row is None:
+            return ""
+        source = row.get("source") or {}
+        return (f'<div class="ww-card ww-case"><div class="ww-card-head">{render._e(row["title"])}</div>'
+                f'<div class="ww-card-kind">{render._e(row["sector"])} · {render._e(row["employees"] or row["size_class"])}'
+                f' · {render._e(", ".join(row["themes"]))}</div>'
+                f'<div class="ww-card-text">{render._e(row["text"])}</div>'
+                f'<div class="ww-card-kind">Bron: {render._e(source.get("title", "?"))} › '
+                f'{render._e(source.get("section", "?"))}</div></div>')
+
+    def feedback_rows():
+        return [[r.get("time"), "👍" if r.get("liked") else "👎", r.get("question"), " ".join(str(r.get("answer", "")).split())[:200],
+                 r.get("build_id")] for r in feedback.read(settings.feedback_path)]
+
+    # --- beheer ------------------------------------------------------------------------------
+    def login(password: str):
+        if password_ok(password, settings.admin_password):
+            return True, gr.update(visible=True), "Ingelogd.", status_text()
+        return False, gr.update(visible=False), "Onjuist wachtwoord.", ""
+
+    def require(logged_in: bool) -> None:
+        if not logged_in:
+            raise gr.Error("Log eerst in met het beheerderswachtwoord.")
+
+    def status_text() -> str:
+        s = index_status(settings)
+        if not s.exists:
+            return "Er is nog geen index."
+        emb = s.embedder or {}
+        lines = [f"**Build** {s.build_id} · gebouwd {s.built_at}",
+                 f"**Embedder** {emb.get('backend')}:{emb.get('model')} · **{len(s.documents)} documenten**, "
+                 f"**{s.chunks} passages**",
+                 "**Actueel**" if not s.stale else "**Verouderd:** " + "; ".join(s.stale_reasons)]
+        lines += [f"- waarschuwing: {w}" for w in s.warnings]
+        return "\n\n".join(render._e(line) if line.startswith("- ") else line for line in lines)
+
+    def reindex(logged_in: bool, full: bool, progress=gr.Progress()):
+        require(logged_in)
+
+        def on_progress(done: int, total: int, message: str) -> None:
+            progress((done, total) if total else 0, desc="Passages insluiten")
+
+        try:
+            result = build_index(settings, rebuild=full, progress=on_progress)
+        except AssistantError as e:
+            raise gr.Error(str(e)) from e
+        app.documents(refresh=True)
+        done = (f"Index is al actueel ({result.chunks} passages)." if result.up_to_date else
+                f"Klaar: {len(result.added)} toegevoegd, {len(result.changed)} gewijzigd, {len(result.removed)} "
+                f"verwijderd; {result.embedded} passages ingesloten in {result.seconds:.0f} s.")
+        warnings = "".join(f"\n\n- waarschuwing: {render._e(w)}" for w in result.warnings)
+        return done + warnings, status_text()
+
+    def upload(logged_in: bool, file, progress=gr.Progress()):
+        require(logged_in)
+        if file is None:
+            raise gr.Error("Kies eerst een bestand (.md, .txt of .pdf).")
+        path = Path(file if isinstance(file, str) else file.name)
+        original = Path(getattr(file, "orig_name", None) or path.name).name
+        try:
+            saved = save_upload(path, original, settings.corpus_dir, int(settings.upload_max_mb * 1e6))
+        except UploadError as e:
+            raise gr.Error(str(e)) from e
+        message, status = reindex(logged_in, False, progress)
+        verb = "vervangen" if saved.replaced else "toegevoegd"
+        return f"{render._e(saved.path.name)} {verb}. {message}", status
+
+    # --- layout ------------------------------------------------------------------------------
+    with gr.Blocks(title="Wegwijzer Sociale Innovatie") as blocks:
+        answers = gr.State({})
+        admin_ok = gr.State(False)
         gr.Markdown("# Wegwijzer Sociale Innovatie\n" + INTRO)
-        gr.ChatInterface(
-            respond,
-            chatbot=gr.Chatbot(label="Gesprek", height=520),
-            textbox=gr.Textbox(placeholder="Typ uw vraag…", label="Uw vraag"),
-            examples=EXAMPLES,
-            examples_label="Voorbeeldvragen",
-            run_examples_on_click=True,
-            cache_examples=False,
-            concurrency_limit=4,
-            api_name="chat",
-        )
-    return app
+        with gr.Tabs() as tabs:
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="Gesprek", height=520, elem_id="ww-chat", buttons=["copy"],
+                                             feedback_options=("Like", "Dislike"))
+                        with gr.Row():
+                            question = gr.Textbox(placeholder="Typ je vraag…", show_label=False, scale=5,
+                                                  elem_id="ww-question", max_lines=4)
+                            send = gr.Button("Vraag", variant="primary", scale=1, elem_id="ww-send")
+                        gr.Markdown("**Voorbeeldvragen**")
+                        with gr.Row():
+                            example_buttons = [gr.Button(q, size="sm", elem_classes=["ww-example"]) for q in EXAMPLES]
+                        export_btn = gr.Button("Kopieer antwoord met bronnen (Markdown)", size="sm", elem_id="ww-export")
+                        export_box = gr.Textbox(label="Antwoord met voetnoten", lines=8, visible=False,
+                                                buttons=["copy"], elem_id="ww-export-box")
+                    with gr.Column(scale=2):
+                        sources = gr.HTML(render.sources_panel(None), elem_id="ww-sources")
+                        open_choice = gr.Dropdown(label="Bron openen in het document", choices=[], elem_id="ww-open")
+                        open_btn = gr.Button("Open in document", size="sm", elem_id="ww-open-btn")
+            with gr.Tab("Waar begin ik?", id="intake"):
+                gr.Markdown("Drie vragen, dan een eerste stappenplan uit de bronnen met praktijkvoorbeelden.")
+                with gr.Row():
+                    in_sector = gr.Dropdown([s for s in SECTORS if s != "sectoroverstijgend"], label="Sector",
+                                            elem_id="ww-intake-sector")
+                    in_size = gr.Dropdown(SIZE_CHOICES, label="Omvang", elem_id="ww-intake-size")
+                    in_challenge = gr.Dropdown(list(CHALLENGES), label="Belangrijkste uitdaging",
+                                               elem_id="ww-intake-challenge")
+                intake_btn = gr.Button("Maak mijn startplan", variant="primary", elem_id="ww-intake-go")
+                with gr.Row():
+                    plan = gr.Markdown(elem_id="ww-plan")
+                    plan_sources = gr.HTML(elem_id="ww-plan-sources")
+            with gr.Tab("Bronnen", id="bronnen"):
+                with gr.Tabs() as source_tabs:
+                    with gr.Tab("Zoeken", id="zoeken"):
+                        with gr.Row():
+                            s_query = gr.Textbox(label="Zoek in de bronnen", scale=3, elem_id="ww-search")
+                            s_kind = gr.Dropdown([ALL, *DOCUMENT_KINDS], value=ALL, label="Soort")
+                            s_doc = gr.Dropdown([ALL], value=ALL, label="Document")
+                            s_sector = gr.Dropdown([ALL, *SECTORS], value=ALL, label="Sector (praktijkvoorbeelden)")
+                        s_btn = gr.Button("Zoeken", variant="primary", elem_id="ww-search-go")
+                        s_results = gr.Dataframe(headers=["#", "score", "dense", "document", "sectie", "soort", "passage"],
+                                                 interactive=False, wrap=True, elem_id="ww-search-results")
+                        s_open_choice = gr.Dropdown(label="Resultaat openen", choices=[], elem_id="ww-search-open")
+                        s_open = gr.Button("Open in document", size="sm", elem_id="ww-search-open-btn")
+                    with gr.Tab("Document", id="document"):
+                        doc_select = gr.Dropdown(label="Document", choices=[], elem_id="ww-doc-select")
+                        doc_view = gr.HTML(elem_id="ww-doc-view")
+                    with gr.Tab("Praktijkvoorbeelden", id="cases"):
+                        with gr.Row():
+                            c_sector = gr.Dropdown([ALL, *SECTORS], value=ALL, label="Sector")
+                            c_size = gr.Dropdown([ALL, *SIZE_CLASSES], value=ALL, label="Omvang")
+                            c_theme = gr.Dropdown([ALL, *THEMES], value=ALL, label="Thema")
+                        c_table = gr.Dataframe(headers=["organisatie", "sector", "omvang", "thema's", "titel"],
+                                               interactive=False, wrap=True, elem_id="ww-cases")
+                        c_choice = gr.Dropdown(label="Praktijkvoorbeeld", choices=[])
+                        c_view = gr.HTML()
+                    with gr.Tab("Feedback", id="feedback"):
+                        gr.Markdown("Beoordelingen van antwoorden; niet-goed eerst.")
+                        f_refresh = gr.Button("Vernieuwen", size="sm", elem_id="ww-feedback-refresh")
+                        f_table = gr.Dataframe(headers=["tijd", "oordeel", "vraag", "antwoord", "build"],
+                                               interactive=False, wrap=True, elem_id="ww-feedback")
+            with gr.Tab("Beheer", id="beheer"):
+                if not settings.admin_password:
+                    gr.Markdown("Beheer is uitgeschakeld: er is geen beheerderswachtwoord ingesteld. Start de app "
+                                "met `ASSISTANT_ADMIN_PASSWORD=…` om de index hier te beheren.", elem_id="ww-admin-off")
+                    admin_inputs = None
+                else:
+                    with gr.Row():
+                        pw = gr.Textbox(label="Beheerderswachtwoord", type="password", elem_id="ww-admin-pw")
+                        login_btn = gr.Button("Inloggen", elem_id="ww-admin-login")
+                    login_msg = gr.Markdown(elem_id="ww-admin-msg")
+                    with gr.Column(visible=False) as admin_panel:
+                        status_md = gr.Markdown(elem_id="ww-admin-status")
+                        with gr.Row():
+                            update_btn = gr.Button("Index bijwerken", variant="primary", elem_id="ww-admin-update")
+                            rebuild_btn = gr.Button("Volledig herbouwen", elem_id="ww-admin-rebuild")
+                        upload_file = gr.File(label="Document toevoegen (.md, .txt, .pdf)",
+                                              file_types=[".md", ".txt", ".pdf"], elem_id="ww-admin-file")
+                        upload_btn = gr.Button("Uploaden en indexeren", elem_id="ww-admin-upload")
+                        admin_out = gr.Markdown(elem_id="ww-admin-out")
+                    admin_inputs = (pw, login_btn, login_msg, admin_panel, status_md, update_btn, rebuild_btn,
+                                    upload_file, upload_btn, admin_out)
+
+        # --- events --------------------------------------------------------------------------
+        chat_outputs = [chatbot, answers, sources, open_choice, question]
+        send.click(respond, [question, chatbot, answers], chat_outputs, api_name="chat", concurrency_id="chat")
+        question.submit(respond, [question, chatbot, answers], chat_outputs, api_visibility="private",
+                        concurrency_id="chat")
+        for button in example_buttons:
+            button.click(lambda q: q, button, question, api_visibility="private").then(
+                respond, [question, chatbot, answers], chat_outputs, api_visibility="private", concurrency_id="chat")
+        chatbot.like(on_like, answers, None, api_visibility="private")
+        export_btn.click(export, answers, export_box, api_visibility="private")
+        open_btn.click(open_cited, [open_choice, answers], [tabs, source_tabs, doc_select, doc_view],
+                       api_visibility="private").then(None, js=SCROLL_TO_SELECTION)
+        intake_btn.click(intake, [in_sector, in_size, in_challenge], [plan, plan_sources], api_name="intake",
+                         concurrency_id="chat")
+        s_btn.click(search_corpus, [s_query, s_kind, s_doc, s_sector], [s_results, s_open_choice], api_name="search")
+        s_query.submit(search_corpus, [s_query, s_kind, s_doc, s_sector], [s_results, s_open_choice],
+                       api_visibility="private")
+        s_open.click(open_hit, s_open_choice, [source_tabs, doc_select, doc_view],
+                     api_visibility="private").then(None, js=SCROLL_TO_SELECTION)
+        doc_select.input(lambda d: app.document_view(d), doc_select, doc_view, api_visibility="private")
+        for control in (c_sector, c_size, c_theme):
+            control.change(case_table, [c_sector, c_size, c_theme], [c_table, c_choice], api_visibility="private")
+        c_choice.change(show_case, c_choice, c_view, api_visibility="private")
+        f_refresh.click(feedback_rows, None, f_table, api_visibility="private")
+
+        def initial():
+            docs = app.documents()
+            doc_choices = [(d.title, d.id) for d in sorted(docs.values(), key=lambda d: (d.kind == "case", d.title))]
+            table, choice = case_table(ALL, ALL, ALL)
+            return (gr.update(choices=doc_choices), gr.update(choices=[ALL, *[d for _, d in doc_choices]]),
+                    table, choice, feedback_rows())
+
+        blocks.load(initial, None, [doc_select, s_doc, c_table, c_choice, f_table], api_visibility="private")
+
+        if admin_inputs is not None:
+            pw, login_btn, login_msg, admin_panel, status_md, update_btn, rebuild_btn, upload_file, upload_btn, admin_out = admin_inputs
+            login_btn.click(login, pw, [admin_ok, admin_panel, login_msg, status_md], api_visibility="private")
+            pw.submit(login, pw, [admin_ok, admin_panel, login_msg, status_md], api_visibility="private")
+            update_btn.click(lambda ok, progress=gr.Progress(): reindex(ok, False, progress), admin_ok,
+                             [admin_out, status_md], api_visibility="private", concurrency_id="admin", concurrency_limit=1)
+            rebuild_btn.click(lambda ok, progress=gr.Progress(): reindex(ok, True, progress), admin_ok,
+                              [admin_out, status_md], api_visibility="private", concurrency_id="admin")
+            upload_btn.click(upload, [admin_ok, upload_file], [admin_out, status_md], api_visibility="private",
+                             concurrency_id="admin")
+    return blocks
+
+
+def _partial(text: str) -> Answer:
+    """A streaming answer in progress, for display."""
+    return Answer(text=text, citations=[], cases=[], refused=False, mode="generative")
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
-    app = build_app(settings)
-    app.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, show_error=False, footer_links=["api"])
+    import gradio as gr
+
+    blocks = build_app(settings)
+    blocks.queue(default_concurrency_limit=8).launch(
+        server_name=host, server_port=port, show_error=False, footer_links=["api"], css=CSS,
+        max_file_size=f"{int(settings.upload_max_mb)}mb", theme=gr.themes.Soft(),
+    )

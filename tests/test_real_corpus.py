@@ -183,3 +183,15 @@ def test_where_do_i_start_answer_quotes_the_begin_klein_advice(real_index):
     assert answer.text.startswith("Eerste stappen volgens de bronnen:")
     assert "kies één afdeling of werkproces en ga daar experimenteren" in answer.text
     assert answer.citations[0].section == "Begin klein"
+
+
+@pytest.mark.slow
+def test_every_intake_question_is_answered_with_citations(real_index):
+    from assistant.pipeline import Assistant
+    from assistant.ui import CHALLENGES, START_QUESTION
+
+    settings, index = real_index
+    assistant = Assistant(settings, index=index)
+    for question in [START_QUESTION, *CHALLENGES.values()]:
+        answer = assistant.ask(question)
+        assert not answer.refused and answer.citations, question

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from assistant.models import Answer, Citation
-from assistant.ui import render_answer
+from assistant.render import answer_markdown, sources_panel
 from tests.conftest import REPO, free_port, stop_process, wait_for_port
 
 
@@ -13,9 +13,10 @@ def test_render_answer_escapes_corpus_text():
     citation = Citation(1, "c1", "d", "Titel <b>", "1 Kop", "artikel", "Tekst met <script>alert(1)</script>.", 0, 10)
     answer = Answer(text="- “Tekst met <script>alert(1)</script>.” [1]", citations=[citation], cases=[],
                     refused=False, mode="extractive", notices=["<i>let op</i>"])
-    out = render_answer(answer)
-    assert "<script>" not in out and "&lt;script&gt;" in out and "Titel &lt;b&gt;" in out
-    assert "<i>" not in out and "- [1] Titel &lt;b&gt; › 1 Kop" in out
+    message = answer_markdown(answer)
+    assert "<script>" not in message and "&lt;script&gt;" in message and "<i>" not in message
+    panel = sources_panel(answer)
+    assert "<script>" not in panel and "&lt;script&gt;" in panel and "[1] Titel &lt;b&gt; › 1 Kop" in panel
 
 
 def test_serve_builds_index_on_first_start_and_answers(settings, tmp_path):
@@ -31,10 +32,24 @@ def test_serve_builds_index_on_first_start_and_answers(settings, tmp_path):
         wait_for_port(port, proc, seconds=120)
         assert (settings.index_dir / "CURRENT").is_file()  # built on first start
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        answer = client.predict("Hoeveel subsidie kan een bedrijf krijgen?", api_name="/chat")
-        assert "[1] Stimuleringsregeling voor het mkb" in answer and "10.000 euro" in answer
-        assert "Daar kan ik geen antwoord op geven" in client.predict("Wat is de hoofdstad van Frankrijk?", api_name="/chat")
-        assert "Stel gerust een vraag" in client.predict("   ", api_name="/chat")
+        chat, sources, _, _ = client.predict("Hoeveel subsidie kan een bedrijf krijgen?", [], api_name="/chat")
+        assert "10.000 euro" in _text(chat[-1]) and "[1] Stimuleringsregeling voor het mkb" in sources
+        chat, _, _, _ = client.predict("Wat is de hoofdstad van Frankrijk?", [], api_name="/chat")
+        assert "Daar kan ik geen antwoord op geven" in _text(chat[-1])
+        chat, _, _, _ = client.predict("   ", [], api_name="/chat")
+        assert "Stel gerust een vraag" in _text(chat[-1])
+        # The intake: a first-steps plan from the sources plus cases chosen by sector and size.
+        plan, cards = client.predict("voeding", "klein", "verzuim/werkdruk", api_name="/intake")
+        assert plan.startswith("### Je startplan: verzuim/werkdruk") and "#### 2. Bij jouw uitdaging" in plan
+        assert "De Korenschoof: minder verzuim met zelfsturende ploegen" in cards  # the one voeding case
+        # Advisors' search: hits with scores and a filter on kind.
+        rows, _ = client.predict("lassers opleiden", "case", "alle", "alle", api_name="/search")
+        assert rows["data"] and {row[5] for row in rows["data"]} == {"case"}
     finally:
         stop_process(proc)
         log.close()
+
+
+def _text(message: dict) -> str:
+    content = message["content"]
+    return content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
