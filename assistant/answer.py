@@ -172,6 +172,14 @@ class _Candidate:
         return self.hit.text[self.start : self.end]
 
 
+# "begin 2018", "begin jaren negentig": the noun (early in a period), not the verb a start question uses.
+_BEGIN_OF_PERIOD = re.compile(r"\b(begin|eind|halverwege)\s+(?=\d|jaren\b|dit\b|deze\b|volgend)", re.I)
+
+
+def _sentence_tokens(sentence: str, lexical: LexicalIndex) -> frozenset[str]:
+    return frozenset(lexical.tokenizer(_BEGIN_OF_PERIOD.sub(" ", sentence)))
+
+
 def _candidates(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: LexicalIndex,
                 figures: bool = False) -> list[_Candidate]:
     out = []
@@ -179,7 +187,7 @@ def _candidates(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: Lexica
         spans = sentence_spans(hit.text)
         heading = coverage(terms, frozenset(lexical.tokenizer(hit.section))) if hit.section else 0.0
         for i, (start, end) in enumerate(spans):
-            cov = coverage(terms, frozenset(lexical.tokenizer(hit.text[start:end])))
+            cov = coverage(terms, _sentence_tokens(hit.text[start:end], lexical))
             if cov <= 0 and heading <= 0:
                 continue
             if _is_question(hit.text[start:end]):
@@ -194,7 +202,7 @@ def _candidates(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: Lexica
             # The question's words in the sentence decide; a matching heading, the passage's rank and
             # (for "hoeveel" questions) a figure in the sentence break near-ties.
             score = cov + 0.5 * heading + 0.1 / rank + (0.2 if figures and re.search(r"\d", sentence) else 0.0)
-            out.append(_Candidate(hit, rank, start, end, score, frozenset(lexical.tokenizer(sentence)), cov))
+            out.append(_Candidate(hit, rank, start, end, score, _sentence_tokens(sentence, lexical), cov))
     return sorted(out, key=lambda c: -c.score)
 
 
@@ -323,12 +331,17 @@ def compose_extractive(
     case_refs = []
     for hit in cases[:MAX_CASES]:
         best = select_sentences([hit], terms, lexical, max_points=1, figures=figures)
-        start, end = (best[0].start, best[0].end) if best else (sentence_spans(hit.text) or [(0, len(hit.text))])[0]
-        n = citations.cite(hit, (start, end))
         meta = hit.meta
         label = ", ".join(x for x in (meta.get("sector"), _employees_label(meta, language)) if x)
         name = meta.get("organisation") or hit.title
-        lines.append(f"\n{t['case']}: {name} ({label}): {quote(hit.text[start:end])} [{n}]")
+        if best and best[0].coverage >= 0.5:
+            n = citations.cite(hit, (best[0].start, best[0].end))
+            lines.append(f"\n{t['case']}: {name} ({label}): {quote(best[0].text)} [{n}]")
+        else:
+            # No sentence of the case answers the question itself: its title says what the case is about.
+            n = citations.cite(hit, None)
+            about = hit.title.split(": ", 1)[-1]
+            lines.append(f"\n{t['case']}: {name} ({label}) — {about} [{n}]")
         case_refs.append(CaseRef.from_hit(hit, n))
     return Answer(text="\n".join(lines), citations=citations.all(), cases=case_refs, refused=False,
                   mode="extractive", language=language)

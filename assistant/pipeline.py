@@ -35,6 +35,7 @@ from assistant.answer import (
     detect_language,
     evidence_score,
     generate,
+    is_start_question,
     load_prompt,
     make_chat_model,
     names_unknown_subject,
@@ -454,8 +455,16 @@ class Assistant:
         return answer
 
     def _cases(self, search_query: str, filters: Filters | None, retrieval: Retrieval) -> list[Hit]:
-        """Practice cases close to the question: nearly as similar as the best passage, with a shared word."""
+        """Practice cases close to the question: nearly as similar as the best passage, with a shared word.
+
+        A "waar begin ik" question without filters gets the small companies' cases (an mkb reader's
+        peers): few questions of that kind share words with a case, and those cases show a start.
+        """
         case_filters = Filters(**{**(filters.__dict__ if filters else {}), "kind": "case"})
+        if is_start_question(search_query) and (filters is None or filters == Filters()):
+            small = self.index.retrieve(search_query, MAX_CASES, Filters(kind="case", size_class="klein")).hits
+            if small:
+                return small
         hits = self.index.retrieve(search_query, MAX_CASES, case_filters).hits
         return [h for h in hits if (h.meta.get("dense_score") or 0) >= retrieval.best_dense - CASE_MARGIN
                 and (h.meta.get("lexical_score") or 0) >= 1.0]

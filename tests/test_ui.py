@@ -3,6 +3,10 @@
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+
+import pytest
 
 from assistant.models import Answer, Citation
 from assistant.render import answer_markdown, sources_panel
@@ -45,6 +49,12 @@ def test_serve_builds_index_on_first_start_and_answers(settings, tmp_path):
         # Advisors' search: hits with scores and a filter on kind.
         rows, _ = client.predict("lassers opleiden", "case", "alle", "alle", api_name="/search")
         assert rows["data"] and {row[5] for row in rows["data"]} == {"case"}
+        # The app serves no files it does not have to: not system files, not the corpus or the code.
+        for path in ("/etc/passwd", str(settings.corpus_dir / "documents" / "subsidie-regeling.md"),
+                     str(REPO / "assistant" / "config.py")):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/file={path}", timeout=10)
+            assert refused.value.code in (403, 404), path
     finally:
         stop_process(proc)
         log.close()
