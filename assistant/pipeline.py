@@ -158,6 +158,7 @@ def build_index(
             + [f"{s}: kept the previously indexed version until the file is fixed" for s in kept_broken],
         )
         if previous is not None and not (added or changed or removed):
+            store.prune()  # leftovers of an interrupted (killed) build go now, not at the next change
             result.chunks = previous.manifest.chunk_count
             result.up_to_date = True
             result.seconds = time.perf_counter() - started

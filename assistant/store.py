@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
@@ -112,6 +112,17 @@ def where_clause(filters: Filters | None) -> dict | None:
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
+@contextlib.contextmanager
+def _store_errors(describe: Callable[[Exception], str]) -> Iterator[None]:
+    """Turn any third-party exception into a StoreError with the message `describe(e)` (cause kept)."""
+    try:
+        yield
+    except (StoreError, IndexMissingError):
+        raise
+    except Exception as e:
+        raise StoreError(describe(e)) from e
+
+
 def _hits(result: dict) -> list[Hit]:
     hits = []
     for cid, text, meta, dist in zip(
@@ -159,16 +170,23 @@ class Build:
         return self.collection.count()
 
     def query(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
-        n = min(k, self.collection.count())
-        if n == 0:
-            return []
-        result = self.collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=n,
-            where=where_clause(filters),
-            include=["documents", "metadatas", "distances"],
-        )
+        with self._reading():
+            n = min(k, self.collection.count())
+            if n == 0:
+                return []
+            result = self.collection.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                n_results=n,
+                where=where_clause(filters),
+                include=["documents", "metadatas", "distances"],
+            )
         return _hits(result)
+
+    def _reading(self):
+        """Chroma's own errors (an unreachable server, damaged files) become one StoreError naming the fix."""
+        return _store_errors(lambda e: f"Reading index build {self.build_id} failed ({type(e).__name__}: {e}); if "
+                             "the index lives on a Chroma server, check that `chroma run` is up, else run "
+                             "`assistant index --rebuild`.")
 
     def all_records(self, batch: int = 1000, include_embeddings: bool = True) -> Iterator[dict]:
         """Every record (with its embedding unless told otherwise), in pages: to copy a build on a server
@@ -176,7 +194,8 @@ class Build:
         include = ["documents", "metadatas", "embeddings"] if include_embeddings else ["documents", "metadatas"]
         offset = 0
         while True:
-            page = self.collection.get(limit=batch, offset=offset, include=include)
+            with self._reading():
+                page = self.collection.get(limit=batch, offset=offset, include=include)
             if not page["ids"]:
                 return
             yield page
@@ -355,15 +374,9 @@ class ServerStore(Store):
                                  "start it (`chroma run`) or unset ASSISTANT_CHROMA_URL.") from e
         return self._client_obj
 
-    @contextlib.contextmanager
-    def _calls(self) -> Iterator[None]:
-        try:
-            yield
-        except (StoreError, IndexMissingError):
-            raise
-        except Exception as e:
-            raise StoreError(f"The Chroma server at {self.url} failed ({type(e).__name__}: {e}); "
-                             "check that `chroma run` is up.") from e
+    def _calls(self):
+        return _store_errors(lambda e: f"The Chroma server at {self.url} failed ({type(e).__name__}: {e}); "
+                             "check that `chroma run` is up.")
 
     def current_build_id(self) -> str | None:
         with self._calls():

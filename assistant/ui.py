@@ -17,7 +17,7 @@ from assistant import feedback, render
 from assistant.admin import UploadError, password_ok, save_upload
 from assistant.config import Settings
 from assistant.corpus import load_corpus
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, StoreError
 from assistant.models import SECTORS, SIZE_CLASSES, THEMES, DOCUMENT_KINDS, Answer, Citation, Filters
 from assistant.pipeline import Assistant, build_index, index_status, list_cases
 
@@ -134,7 +134,12 @@ def build_app(settings: Settings, assistant: Assistant | None = None):
             yield history + [{"role": "assistant", "content": render.answer_markdown(_partial(streamed))}], \
                 answers, gr.update(), gr.update(), ""
         if "error" in result:
-            text = "Er ging iets mis bij het beantwoorden: " + render._e(result["error"])
+            error = result["error"]
+            if isinstance(error, StoreError):
+                text = ("De bronnen zijn op dit moment niet bereikbaar, dus ik kan nu niet antwoorden. Probeer het zo "
+                        "nog eens; blijft dit zo, meld het dan aan de beheerder. (" + render._e(error) + ")")
+            else:
+                text = "Er ging iets mis bij het beantwoorden: " + render._e(error)
             yield history + [{"role": "assistant", "content": text}], answers, gr.update(), gr.update(), ""
             return
         answer: Answer = result["answer"]
