@@ -47,6 +47,7 @@ from assistant.retrieve import (
     QueryTerm,
     Retrieval,
     condense,
+    entities,
     matches,
     needs_context,
     query_terms,
@@ -373,6 +374,18 @@ def evaluate(
     return report, results
 
 
+def focus_on_carried_names(question: str, retrieval: Retrieval) -> Retrieval:
+    """A follow-up is about what the earlier turn named ("daar" = Aldowa): answer from the passages that
+    name it, when there are any, so "Hoeveel mensen werken daar?" does not quote other people."""
+    if not retrieval.search_query.startswith(question):
+        return retrieval
+    names = [n.lower() for n in entities(retrieval.search_query[len(question):])]
+    if not names:
+        return retrieval
+    focused = [h for h in retrieval.hits if any(n in f"{h.title} {h.text}".lower() for n in names)]
+    return replace(retrieval, hits=focused) if focused else retrieval
+
+
 def sentence_terms(question: str, search_terms: Sequence[QueryTerm], lexical) -> list[QueryTerm]:
     """Terms that pick the answer sentences: the user's own words, plus (at a third of their weight)
     the words a follow-up carried over from earlier turns, so "Wie zaten daar in?" still finds its answer."""
@@ -436,6 +449,7 @@ class Assistant:
 
         t0 = time.perf_counter()
         score = evidence_score(retrieval, terms, lexical)
+        retrieval = focus_on_carried_names(cleaned, retrieval)
         if score < REFUSAL_THRESHOLD or names_unknown_subject(cleaned, terms):
             answer = refusal(language, notices)
         else:

@@ -314,7 +314,7 @@ _QUESTION_WORDS = frozenset(
 _ENTITY = re.compile(r"\b[A-Z][\w&'-]*[A-Z0-9][\w&'-]*\b|(?<![.?!]\s)(?<!^)\b[A-Z][a-z][\w'-]*")
 
 
-def _entities(text: str) -> list[str]:
+def entities(text: str) -> list[str]:
     """Proper names in a turn: capitalised words not at the start of a sentence, and acronyms (SER, QRM)."""
     return [m.group(0) for m in _ENTITY.finditer(text.strip())]
 
@@ -338,9 +338,9 @@ def condense(question: str, history: Sequence[str] = ()) -> str:
     if not turns or not needs_context(question):
         return question
     previous = turns[-1]
-    own_names = _entities(question)
-    names = [] if own_names else _entities(previous)
-    name_words = {w.lower() for n in _entities(previous) for w in _WORD.findall(n)}
+    own_names = entities(question)
+    names = [] if own_names else entities(previous)
+    name_words = {w.lower() for n in entities(previous) for w in _WORD.findall(n)}
     stop = _stopwords() | _QUESTION_WORDS
     keep = [w for w in _WORD.findall(previous) if w.lower() not in stop and w.lower() not in name_words]
     carried = " ".join(dict.fromkeys(names + keep))
