@@ -130,16 +130,15 @@ class LexicalIndex:
         tokens = [t for t in self.tokenizer(query) if t in self._vocab]
         if not tokens or not self.ids:
             return []
-        docs, scores = self._bm25.retrieve([tokens], k=len(self.ids), show_progress=False)
-        result = []
-        for i, score in zip(docs[0], scores[0]):
-            cid = self.ids[int(i)]
-            if score <= 0 or (allowed is not None and cid not in allowed):
-                continue
-            result.append((cid, float(score)))
-            if len(result) == k:
-                break
-        return result
+        mask = None
+        if allowed is not None:  # metadata filters: zero weight for every other passage
+            import numpy as np
+
+            mask = np.fromiter((cid in allowed for cid in self.ids), dtype=np.float32, count=len(self.ids))
+            if not mask.any():
+                return []
+        docs, scores = self._bm25.retrieve([tokens], k=min(k, len(self.ids)), show_progress=False, weight_mask=mask)
+        return [(self.ids[int(i)], float(score)) for i, score in zip(docs[0], scores[0]) if score > 0]
 
 
 def reciprocal_rank_fusion(rankings: Iterable[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:
