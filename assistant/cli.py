@@ -281,7 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
     from assistant.retrieve import MODES
 
     p = sub.add_parser("eval", help="score retrieval on a gold file (hit@1, hit@k, MRR@10, latency)")
-    p.add_argument("gold", type=Path, help="JSON Lines gold file, e.g. eval/gold.jsonl")
+    from assistant.config import PACKAGE_ROOT
+
+    p.add_argument("gold", type=Path, nargs="?", default=PACKAGE_ROOT / "eval" / "gold.jsonl",
+                   help="JSON Lines gold file (default: the repository's eval/gold.jsonl)")
     p.add_argument("--k", type=int, default=5, help="cut-off for hit@k (default 5)")
     p.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval to score (default hybrid)")
     p.add_argument("--json", action="store_true", help="print one JSON object with `metrics` and `results`")
