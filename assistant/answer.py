@@ -187,7 +187,8 @@ def _candidates(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: Lexica
         spans = sentence_spans(hit.text)
         heading = coverage(terms, frozenset(lexical.tokenizer(hit.section))) if hit.section else 0.0
         for i, (start, end) in enumerate(spans):
-            cov = coverage(terms, _sentence_tokens(hit.text[start:end], lexical))
+            tokens = _sentence_tokens(hit.text[start:end], lexical)
+            cov = coverage(terms, tokens)
             if cov <= 0 and heading <= 0:
                 continue
             if _is_question(hit.text[start:end]):
@@ -198,11 +199,12 @@ def _candidates(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: Lexica
                 if not following or hit.text[start:end].rstrip().endswith(("”", '"', "’")):
                     continue
                 start, end = following[0]
+                tokens = _sentence_tokens(hit.text[start:end], lexical)
             sentence = hit.text[start:end]
             # The question's words in the sentence decide; a matching heading, the passage's rank and
             # (for "hoeveel" questions) a figure in the sentence break near-ties.
             score = cov + 0.5 * heading + 0.1 / rank + (0.2 if figures and re.search(r"\d", sentence) else 0.0)
-            out.append(_Candidate(hit, rank, start, end, score, _sentence_tokens(sentence, lexical), cov))
+            out.append(_Candidate(hit, rank, start, end, score, tokens, cov))
     return sorted(out, key=lambda c: -c.score)
 
 
@@ -236,11 +238,6 @@ def evidence_score(retrieval: Retrieval, terms: Sequence[QueryTerm], lexical: Le
     return retrieval.best_dense + COVERAGE_WEIGHT * best_cov
 
 
-def unknown_terms(terms: Sequence[QueryTerm]) -> list[str]:
-    """Content words of the question that occur nowhere in the corpus (names, acronyms, topics)."""
-    return [t.word for t in terms if not t.known and len(t.word) >= 4]
-
-
 def uncovered_terms(terms: Sequence[QueryTerm], hits: Sequence[Hit], lexical: LexicalIndex) -> list[str]:
     """Rare content words of the question that none of the passages contains (what the answer leaves out)."""
     tokens = frozenset().union(*(lexical.tokens.get(h.chunk_id, frozenset()) for h in hits)) if hits else frozenset()
@@ -264,12 +261,13 @@ def refusal(language: str, notices: Iterable[str] = ()) -> Answer:
                   notices=list(notices), suggestions=list(suggestions))
 
 
-def _employees_label(meta: dict[str, Any], language: str) -> str:
-    employees = str(meta.get("employees") or "").strip()
+def employees_label(employees: object, size_class: object, language: str) -> str:
+    """"65 medewerkers" as the source states the head count, else the size class ("klein bedrijf")."""
+    employees = str(employees or "").strip()
     if employees:
         word = TEXTS[language]["employees"]
         return employees if "medewerker" in employees or "employee" in employees else f"{employees} {word}"
-    return SIZE_LABELS[language].get(str(meta.get("size_class")), "")
+    return SIZE_LABELS[language].get(str(size_class), "")
 
 
 def quote(sentence: str) -> str:
@@ -332,7 +330,8 @@ def compose_extractive(
     for hit in cases[:MAX_CASES]:
         best = select_sentences([hit], terms, lexical, max_points=1, figures=figures)
         meta = hit.meta
-        label = ", ".join(x for x in (meta.get("sector"), _employees_label(meta, language)) if x)
+        label = ", ".join(x for x in (meta.get("sector"), employees_label(meta.get("employees"), meta.get("size_class"),
+                                                                            language)) if x)
         name = meta.get("organisation") or hit.title
         if best and best[0].coverage >= 0.5:
             n = citations.cite(hit, (best[0].start, best[0].end))

@@ -291,10 +291,10 @@ class Index:
 
     def retrieve(
         self, question: str, k: int | None = None, filters: Filters | None = None,
-        history: Sequence[str] = (), mode: Mode = "hybrid",
+        history: Sequence[str] = (), mode: Mode = "hybrid", same_query_as: Retrieval | None = None,
     ) -> Retrieval:
         """The k best passages for a question (made self-contained from `history`), with timings."""
-        return self.searcher().retrieve(question, k or self.settings.top_k, filters, history, mode)
+        return self.searcher().retrieve(question, k or self.settings.top_k, filters, history, mode, same_query_as)
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid") -> list[Hit]:
         """Hybrid search (dense + BM25, fused): the k best passages that pass the filters."""
@@ -330,9 +330,13 @@ def case_source(case: Document, documents: dict[str, Document]) -> CaseSource | 
     return CaseSource(doc.id, doc.title, section.path, section.start, section.end, doc.text[section.start : section.end])
 
 
-def list_cases(settings: Settings, filters: Filters | None = None) -> list[dict]:
-    """Practice cases from the corpus with their metadata and resolved source; no index needed."""
-    documents = {d.id: d for d in load_corpus(settings.corpus_dir).documents} if settings.corpus_dir.is_dir() else {}
+def list_cases(settings: Settings, filters: Filters | None = None, documents: dict[str, Document] | None = None) -> list[dict]:
+    """Practice cases from the corpus with their metadata and resolved source; no index needed.
+
+    `documents` (id -> Document) saves reading the corpus again when the caller already holds it.
+    """
+    if documents is None:
+        documents = {d.id: d for d in load_corpus(settings.corpus_dir).documents} if settings.corpus_dir.is_dir() else {}
     rows = []
     for doc in sorted((d for d in documents.values() if d.kind == "case"), key=lambda d: d.id):
         meta = doc.meta
@@ -477,10 +481,11 @@ class Assistant:
         """
         case_filters = Filters(**{**(filters.__dict__ if filters else {}), "kind": "case"})
         if is_start_question(search_query) and (filters is None or filters == Filters()):
-            small = self.index.retrieve(search_query, MAX_CASES, Filters(kind="case", size_class="klein")).hits
+            small = self.index.retrieve(search_query, MAX_CASES, Filters(kind="case", size_class="klein"),
+                                        same_query_as=retrieval).hits
             if small:
                 return small
-        hits = self.index.retrieve(search_query, MAX_CASES, case_filters).hits
+        hits = self.index.retrieve(search_query, MAX_CASES, case_filters, same_query_as=retrieval).hits
         return [h for h in hits if (h.meta.get("dense_score") or 0) >= retrieval.best_dense - CASE_MARGIN
                 and (h.meta.get("lexical_score") or 0) >= 1.0]
 

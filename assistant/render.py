@@ -10,14 +10,13 @@ import html
 import re
 from typing import Iterable, Sequence
 
+from assistant.answer import employees_label
 from assistant.chunking import HEADING
 from assistant.models import Answer, CaseRef, Citation, Document
 
 LABELS = {
-    "nl": {"sources": "Bronnen", "cases": "Praktijkvoorbeelden", "open": "Open in document",
-           "employees": "medewerkers", "section": "Sectie", "no_sources": "Nog geen bronnen: stel een vraag."},
-    "en": {"sources": "Sources", "cases": "Practice cases", "open": "Open in document",
-           "employees": "employees", "section": "Section", "no_sources": "No sources yet: ask a question."},
+    "nl": {"sources": "Bronnen", "cases": "Praktijkvoorbeelden", "no_sources": "Nog geen bronnen: stel een vraag."},
+    "en": {"sources": "Sources", "cases": "Practice cases", "no_sources": "No sources yet: ask a question."},
 }
 
 
@@ -62,9 +61,8 @@ def citation_card(c: Citation, language: str = "nl") -> str:
 
 
 def case_card(case: CaseRef, language: str = "nl") -> str:
-    words = LABELS[language]
-    size = case.employees and f"{case.employees}" + ("" if "medewerker" in str(case.employees) else f" {words['employees']}")
-    facts = ", ".join(_e(x) for x in (case.sector, size or case.size_class) if x)
+    size = employees_label(case.employees, case.size_class, language) if case.employees else case.size_class
+    facts = ", ".join(_e(x) for x in (case.sector, size) if x)
     themes = ", ".join(_e(t) for t in case.themes)
     return (f'<div class="ww-card ww-case"><div class="ww-card-head">{_e(case.organisation)} [{case.citation}]</div>'
             f'<div class="ww-card-kind">{facts}</div><div class="ww-card-text">{themes}</div></div>')

@@ -266,10 +266,11 @@ def query_terms(question: str, lexical: LexicalIndex) -> list[QueryTerm]:
     known = lexical.df
     terms: list[QueryTerm] = []
     taken: set[int] = set()
-    for start, end, phrase, added in _expansions(question):
-        def stems(text: str) -> list[str]:  # whole-word stems only, not compound parts
-            return [ts[0] for w in _WORD.findall(text) if (ts := tok(w))]
 
+    def stems(text: str) -> list[str]:  # whole-word stems only, not compound parts
+        return [ts[0] for w in _WORD.findall(text) if (ts := tok(w))]
+
+    for start, end, phrase, added in _expansions(question):
         alternatives = [frozenset(stems(phrase))] + [frozenset(stems(alt)) for alt in added.split("|")]
         alternatives = [a for a in alternatives if a and a <= known.keys()]
         if alternatives:
@@ -283,8 +284,8 @@ def query_terms(question: str, lexical: LexicalIndex) -> list[QueryTerm]:
         if m.start() in taken or word in stop or len(word) < 2 or word in seen:
             continue
         seen.add(word)
-        stems = tok(word)  # the word's stem followed by the stems of its compound parts
-        whole, parts = frozenset(stems[:1]), frozenset(stems[1:])
+        word_stems = tok(word)  # the word's stem followed by the stems of its compound parts
+        whole, parts = frozenset(word_stems[:1]), frozenset(word_stems[1:])
         alternatives = tuple(a for a in (whole, parts) if a and a <= known.keys())
         weight = (sum(lexical.idf(t) for t in alternatives[0]) / len(alternatives[0])) if alternatives else lexical.idf("")
         terms.append(QueryTerm(word, weight, alternatives))
@@ -355,6 +356,8 @@ class Retrieval:
     hits: list[Hit]
     best_dense: float  # highest dense similarity among the candidates: the evidence strength
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per step
+    expanded_query: str = ""  # what both searches looked for (the query plus thesaurus terms)
+    query_vector: Any = None  # its embedding, reusable by a second search of the same query
 
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -403,7 +406,9 @@ class HybridSearcher:
                    end=int(meta["end"]), meta=dict(meta))
 
     def retrieve(self, question: str, k: int, filters: Filters | None = None, history: Sequence[str] = (),
-                 mode: Mode = "hybrid") -> Retrieval:
+                 mode: Mode = "hybrid", same_query_as: Retrieval | None = None) -> Retrieval:
+        """`same_query_as`: an earlier retrieval whose query embedding is reused when the query is the same
+        (e.g. the practice-case search after the passage search of one question)."""
         if k <= 0:
             raise ValueError(f"k must be greater than 0. Currently it is {k}.")
         if mode not in MODES:
@@ -419,7 +424,12 @@ class HybridSearcher:
         # Both sides search the thesaurus-expanded query: for the dense side the Dutch domain terms
         # next to an English or colloquial question measurably help (eval/README.md).
         expanded = expand_query(query) if self.expand else query
-        dense = self.build.query(self.embedder.embed_query(expanded), n, filters) if mode != "lexical" else []
+        vector = None
+        if mode != "lexical":
+            reusable = same_query_as is not None and same_query_as.expanded_query == expanded
+            vector = same_query_as.query_vector if reusable else None
+            vector = self.embedder.embed_query(expanded) if vector is None else vector
+        dense = self.build.query(vector, n, filters) if vector is not None else []
         timings["dense_ms"] = (time.perf_counter() - t0) * 1000
         dense_scores = {h.chunk_id: h.score for h in dense}
         best_dense = max(dense_scores.values(), default=0.0)
@@ -447,7 +457,7 @@ class HybridSearcher:
             hit.meta["lexical_score"] = lex_score.get(cid)
             hits.append(hit)
         timings["fuse_ms"] = (time.perf_counter() - t0) * 1000
-        return Retrieval(question, query, hits, best_dense, timings)
+        return Retrieval(question, query, hits, best_dense, timings, expanded, vector)
 
 
 def lexical_text(text: str, meta: dict[str, Any]) -> str:

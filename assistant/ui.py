@@ -207,7 +207,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None):
         tries.append(Filters(theme=CHALLENGE_THEMES.get(challenge or "")))
         found: list[dict] = []
         for f in tries:
-            found += [row for row in list_cases(settings, f) if row["id"] not in {r["id"] for r in found}]
+            found += [row for row in list_cases(settings, f, app.documents()) if row["id"] not in {r["id"] for r in found}]
             if len(found) >= 2:
                 break
         return found[:3]
@@ -248,13 +248,13 @@ def build_app(settings: Settings, assistant: Assistant | None = None):
     def case_table(sector: str, size: str, theme: str):
         rows = list_cases(settings, Filters(sector=None if sector == ALL else sector,
                                             size_class=None if size == ALL else size,
-                                            theme=None if theme == ALL else theme))
+                                            theme=None if theme == ALL else theme), app.documents())
         table = [[r["organisation"], r["sector"], r["employees"] or r["size_class"], ", ".join(r["themes"]), r["title"]]
                  for r in rows]
         return table, gr.update(choices=[(r["title"], r["id"]) for r in rows], value=rows[0]["id"] if rows else None)
 
     def show_case(case_id: str | None) -> str:
-        row = next((r for r in list_cases(settings) if r["id"] == case_id), None)
+        row = next((r for r in list_cases(settings, None, app.documents()) if r["id"] == case_id), None)
         if row is None:
             return ""
         source = row.get("source") or {}

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -39,10 +38,6 @@ def peak_rss_mb(pid: int | str = "self") -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
 def build_synthetic(n: int, folder: Path) -> None:
@@ -92,6 +87,7 @@ def build_synthetic(n: int, folder: Path) -> None:
 def measure_one(n: int, queries: int) -> dict:
     """In a fresh process: open the synthetic store, time dense and hybrid search, report peak memory."""
     from assistant.embeddings import make_embedder
+    from assistant.evaluate import percentile
     from assistant.retrieve import HybridSearcher
     from assistant.store import PersistentStore
 
