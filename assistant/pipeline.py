@@ -42,11 +42,11 @@ from assistant.answer import (
     refusal,
 )
 from assistant.retrieve import (
+    CARRIED_WEIGHT,
     HybridSearcher,
     Mode,
     QueryTerm,
     Retrieval,
-    condense,
     entities,
     matches,
     needs_context,
@@ -57,7 +57,6 @@ from assistant.store import Build, Manifest, Store, open_store
 logger = logging.getLogger(__name__)
 # A practice case is shown when its similarity is within this margin of the best passage's.
 CASE_MARGIN = 0.025
-CARRIED_WEIGHT = 1 / 3
 
 # Bump when chunking or cleaning code changes in a way that changes chunks: old indexes become stale.
 PIPELINE_VERSION = 1
@@ -418,19 +417,21 @@ class Assistant:
             self._chat_model = make_chat_model(self.settings.llm, self.settings.llm_base_url, self.settings.llm_timeout)
         return self._chat_model
 
-    def _condense(self, question: str, history: Sequence[str], model) -> str:
+    def _condense(self, question: str, history: Sequence[str], model) -> tuple[str, Sequence[str]]:
+        """The query to search and the history retrieval still needs: a chat model's self-contained
+        rewrite (no history), or the question with its history for the rule-based follow-up handling."""
         if not history or not needs_context(question):
-            return question
+            return question, ()
         if model is not None:
             prompt = load_prompt("condense.md").format(
                 history="\n".join(f"- {h}" for h in history[-3:]), question=question)
             try:
                 rewritten = str(model.invoke(prompt).content).strip().splitlines()[0].strip()
                 if rewritten and detect_language(rewritten) == detect_language(question):
-                    return rewritten
+                    return rewritten, ()
             except Exception as e:  # an unreachable model must not stop the answer
                 logger.warning("condensing with the chat model failed: %s", e)
-        return condense(question, history)
+        return question, history
 
     def ask(
         self, question: str, history: Sequence[str] = (), filters: Filters | None = None,
@@ -444,8 +445,8 @@ class Assistant:
         history = [clean_question(h)[0] for h in history if h and h.strip()]
         model = self.chat_model()
         t0 = time.perf_counter()
-        search_query = self._condense(cleaned, history, model)
-        retrieval = self.index.retrieve(search_query, self.settings.top_k, filters)
+        query, context = self._condense(cleaned, history, model)
+        retrieval = self.index.retrieve(query, self.settings.top_k, filters, history=context)
         searcher = self.index.searcher()
         lexical = searcher.lexical()
         terms = query_terms(retrieval.search_query, lexical)
@@ -457,7 +458,7 @@ class Assistant:
         if score < REFUSAL_THRESHOLD or names_unknown_subject(cleaned, terms):
             answer = refusal(language, notices)
         else:
-            case_hits = self._cases(search_query, filters, retrieval)
+            case_hits = self._cases(query, context, filters, retrieval)
             answer = None
             if model is not None:
                 answer = self._generate(model, retrieval, cleaned, language, lexical, on_token, notices)
@@ -473,19 +474,19 @@ class Assistant:
         answer.evidence = round(score, 4)
         return answer
 
-    def _cases(self, search_query: str, filters: Filters | None, retrieval: Retrieval) -> list[Hit]:
+    def _cases(self, query: str, history: Sequence[str], filters: Filters | None, retrieval: Retrieval) -> list[Hit]:
         """Practice cases close to the question: nearly as similar as the best passage, with a shared word.
 
         A "waar begin ik" question without filters gets the small companies' cases (an mkb reader's
         peers): few questions of that kind share words with a case, and those cases show a start.
         """
         case_filters = Filters(**{**(filters.__dict__ if filters else {}), "kind": "case"})
-        if is_start_question(search_query) and (filters is None or filters == Filters()):
-            small = self.index.retrieve(search_query, MAX_CASES, Filters(kind="case", size_class="klein"),
-                                        same_query_as=retrieval).hits
+        if is_start_question(retrieval.search_query) and (filters is None or filters == Filters()):
+            small = self.index.retrieve(query, MAX_CASES, Filters(kind="case", size_class="klein"),
+                                        history=history, same_query_as=retrieval).hits
             if small:
                 return small
-        hits = self.index.retrieve(search_query, MAX_CASES, case_filters, same_query_as=retrieval).hits
+        hits = self.index.retrieve(query, MAX_CASES, case_filters, history=history, same_query_as=retrieval).hits
         return [h for h in hits if (h.meta.get("dense_score") or 0) >= retrieval.best_dense - CASE_MARGIN
                 and (h.meta.get("lexical_score") or 0) >= 1.0]
 

@@ -23,6 +23,10 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # outperforms Condorcet and individual rank learning methods": k=60 damps the weight of top ranks
 # so that agreement between rankers counts more than a single first place.
 RRF_K = 60
+# Words a follow-up carries over from the previous turn count a third of the user's own words, in the
+# BM25 search and when picking answer sentences: "beloning daar" after Otolift is about pay at Otolift,
+# not about Otolift in general (eval/README.md has the measurement).
+CARRIED_WEIGHT = 1 / 3
 
 
 # English function words beyond bm25s's short list (questions may be English; the corpus is Dutch).
@@ -125,20 +129,33 @@ class LexicalIndex:
         n, df = len(self.ids), self.df.get(token, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
-        """Top-k (id, score) with a positive score; `allowed` restricts the ids (metadata filters)."""
+    def search(self, query: str, k: int, allowed: set[str] | None = None,
+               carried: str = "", carried_weight: float = CARRIED_WEIGHT) -> list[tuple[str, float]]:
+        """Top-k (id, score) with a positive score; `allowed` restricts the ids (metadata filters).
+
+        `carried`: words of an earlier turn (a follow-up's context), scored at `carried_weight`.
+        """
+        import numpy as np
+
         tokens = [t for t in self.tokenizer(query) if t in self._vocab]
-        if not tokens or not self.ids:
+        extra = [t for t in self.tokenizer(carried) if t in self._vocab] if carried else []
+        if not (tokens or extra) or not self.ids:
             return []
         mask = None
         if allowed is not None:  # metadata filters: zero weight for every other passage
-            import numpy as np
-
             mask = np.fromiter((cid in allowed for cid in self.ids), dtype=np.float32, count=len(self.ids))
             if not mask.any():
                 return []
-        docs, scores = self._bm25.retrieve([tokens], k=min(k, len(self.ids)), show_progress=False, weight_mask=mask)
-        return [(self.ids[int(i)], float(score)) for i, score in zip(docs[0], scores[0]) if score > 0]
+        k = min(k, len(self.ids))
+        if not extra:
+            docs, scores = self._bm25.retrieve([tokens], k=k, show_progress=False, weight_mask=mask)
+            return [(self.ids[int(i)], float(score)) for i, score in zip(docs[0], scores[0]) if score > 0]
+        total = carried_weight * self._bm25.get_scores(extra, weight_mask=mask)
+        if tokens:
+            total = total + self._bm25.get_scores(tokens, weight_mask=mask)
+        top = np.argpartition(-total, k - 1)[:k]
+        top = top[np.argsort(-total[top], kind="stable")]
+        return [(self.ids[int(i)], float(total[i])) for i in top if total[i] > 0]
 
 
 def reciprocal_rank_fusion(rankings: Iterable[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:
@@ -326,24 +343,30 @@ def needs_context(question: str) -> bool:
     return bool(words) and (q.startswith(_CONTINUATIONS) or any(w in _REFERRING for w in words))
 
 
-def condense(question: str, history: Sequence[str] = ()) -> str:
-    """Make a follow-up question self-contained from the earlier user turns, without an LLM.
+def carried_terms(question: str, history: Sequence[str] = ()) -> str:
+    """What a follow-up carries over from the earlier user turns, without an LLM ("" when nothing).
 
     When the question refers back ("daar", "ze", "En Finland?"), the key terms of the most recent
-    earlier turn are appended: its names and content words, minus names when the new question brings
+    earlier turn are carried: its names and content words, minus names when the new question brings
     its own ("En Finland?" after "Duitsland" drops "Duitsland"). The user's words are never translated.
     """
     question = question.strip()
     turns = [t.strip() for t in history if t and t.strip()]
     if not turns or not needs_context(question):
-        return question
+        return ""
     previous = turns[-1]
     own_names = entities(question)
     names = [] if own_names else entities(previous)
     name_words = {w.lower() for n in entities(previous) for w in _WORD.findall(n)}
     stop = _stopwords() | _QUESTION_WORDS
     keep = [w for w in _WORD.findall(previous) if w.lower() not in stop and w.lower() not in name_words]
-    carried = " ".join(dict.fromkeys(names + keep))
+    return " ".join(dict.fromkeys(names + keep))
+
+
+def condense(question: str, history: Sequence[str] = ()) -> str:
+    """The follow-up made self-contained: the question, then in brackets what it carries over."""
+    question = question.strip()
+    carried = carried_terms(question, history)
     return f"{question} ({carried})" if carried else question
 
 
@@ -415,7 +438,8 @@ class HybridSearcher:
             raise ValueError(f"mode must be one of {', '.join(MODES)}. Currently it is {mode!r}.")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        query = condense(question, history) if self.follow_ups else question
+        carried = carried_terms(question, history) if self.follow_ups else ""
+        query = f"{question.strip()} ({carried})" if carried else question
         lexical = self.lexical()
         timings["prepare_ms"] = (time.perf_counter() - t0) * 1000
         n = max(self.candidates, 3 * k)
@@ -438,7 +462,12 @@ class HybridSearcher:
         allowed = None
         if filters is not None and (filters.equalities() or filters.theme):
             allowed = {cid for cid, (_, meta) in self._records.items() if matches(meta, filters)}
-        lexical_hits = lexical.search(expanded, n, allowed) if mode != "dense" else []
+        if mode == "dense":
+            lexical_hits = []
+        elif carried:  # a follow-up: its own words count fully, the carried-over words a third
+            lexical_hits = lexical.search(expand_query(question), n, allowed, carried=expand_query(carried))
+        else:
+            lexical_hits = lexical.search(expanded, n, allowed)
         timings["lexical_ms"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()

@@ -40,6 +40,30 @@ def test_lexical_index_ranks_by_bm25_and_respects_allowed_ids():
     assert LexicalIndex([], []).search("mkb", k=3) == []
 
 
+def test_carried_words_of_a_follow_up_count_less_than_the_users_own():
+    # "En hoe zit het met de beloning daar?" after a question about Otolift's self-managing teams.
+    filler = [f"Een passage over {w} in het mkb." for w in ("opleiding", "leiderschap", "de bouw", "de zorg")]
+    index = LexicalIndex(
+        ["about", "pay", "other", *map(str, range(len(filler)))],
+        [
+            "Otolift werkt met zelfsturende teams die zelf plannen.",
+            "Bij Otolift hoort een goed salaris; naast de beloning wordt winst gedeeld.",
+            "In de cao staan afspraken over beloning en toeslagen.",
+            *filler,
+        ],
+    )
+    carried = "Otolift teams"
+    full = [i for i, _ in index.search("beloning", k=3, carried=carried, carried_weight=1.0)]
+    weak = [i for i, _ in index.search("beloning", k=3, carried=carried, carried_weight=1 / 3)]
+    own = [i for i, _ in index.search("beloning", k=3)]
+    assert full[0] == "about"  # at full weight the earlier turn's words outweigh the user's own
+    assert weak[0] == "pay"  # at a third, pay at that company comes first ...
+    assert "about" not in own  # ... and the user's word alone would not prefer the company
+    # Only carried words, and filters, still work.
+    assert [i for i, _ in index.search("", k=3, carried="Otolift")][:2] in (["about", "pay"], ["pay", "about"])
+    assert [i for i, _ in index.search("beloning", k=3, allowed={"pay"}, carried="Otolift")] == ["pay"]
+
+
 def test_reciprocal_rank_fusion():
     fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "a", "d"]], k=60)
     ids = [i for i, _ in fused]
