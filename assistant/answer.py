@@ -245,11 +245,38 @@ def uncovered_terms(terms: Sequence[QueryTerm], hits: Sequence[Hit], lexical: Le
             if len(t.word) >= 6 and t.weight >= 3.0 and not any(a <= tokens for a in t.alternatives)]
 
 
-def names_unknown_subject(question: str, terms: Sequence[QueryTerm]) -> bool:
-    """The question names an acronym or a number that the corpus never mentions ("WBSO", "2024")."""
+# An abbreviation naming something: "SLIM-regeling", "WBSO-aftrek".
+_NAMED_ABBREVIATION = re.compile(r"(?<![\w-])([A-Z][A-Z0-9]{1,})-(?=\w)")
+
+
+def names_unknown_subject(question: str, terms: Sequence[QueryTerm], lexical: LexicalIndex | None = None) -> bool:
+    """The question names an acronym or a number that the corpus never mentions ("WBSO", "2024"), or
+    a scheme by an abbreviation the corpus never uses as one ("SLIM-regeling": the corpus has "slim
+    werken", never "SLIM")."""
     unknown = {t.word for t in terms if not t.known}
     raw = _WORD.findall(question)
-    return any(w.lower() in unknown and (w.isdigit() or (w.isupper() and len(w) >= 2)) for w in raw)
+    if any(w.lower() in unknown and (w.isdigit() or (w.isupper() and len(w) >= 2)) for w in raw):
+        return True
+    known = lexical.abbreviations if lexical is not None else frozenset()
+    return any(m.group(1).lower() not in known for m in _NAMED_ABBREVIATION.finditer(question))
+
+
+# What the law requires or allows: the sources are about organising work, not labour law, so such a
+# question is answered only when one sentence covers most of it ("Hoeveel vakantiedagen heeft een
+# werknemer wettelijk?" must not be answered with any sentence that mentions "wettelijk").
+_LEGAL_QUESTION = re.compile(
+    r"\b(wettelijke?|wetgeving|volgens de wet|verplicht|verplichting|toegestaan|mag|mogen|recht op|"
+    r"\w*(?:instemmings|advies)recht|legal(?:ly)?|by law|obliged|obligat\w+|required|entitled|allowed)\b", re.I)
+
+
+def unsupported_legal_question(question: str, hits: Sequence[Hit], terms: Sequence[QueryTerm],
+                               lexical: LexicalIndex) -> bool:
+    """A question about what the law requires or allows that no single sentence of the passages covers
+    at least half of (PARTIAL_ANSWER): refuse it rather than quote loosely related sentences."""
+    if not _LEGAL_QUESTION.search(question):
+        return False
+    points = select_sentences([h for h in hits if h.kind != "case"], terms, lexical, max_points=1)
+    return not points or points[0].coverage < PARTIAL_ANSWER
 
 
 def refusal(language: str, notices: Iterable[str] = ()) -> Answer:

@@ -39,6 +39,7 @@ from assistant.answer import (
     load_prompt,
     make_chat_model,
     names_unknown_subject,
+    unsupported_legal_question,
     refusal,
 )
 from assistant.retrieve import (
@@ -455,7 +456,9 @@ class Assistant:
         t0 = time.perf_counter()
         score = evidence_score(retrieval, terms, lexical)
         retrieval = focus_on_carried_names(cleaned, retrieval)
-        if score < REFUSAL_THRESHOLD or names_unknown_subject(cleaned, terms):
+        own_terms = sentence_terms(cleaned, terms, lexical)
+        if (score < REFUSAL_THRESHOLD or names_unknown_subject(cleaned, terms, lexical)
+                or unsupported_legal_question(cleaned, retrieval.hits, own_terms, lexical)):
             answer = refusal(language, notices)
         else:
             case_hits = self._cases(query, context, filters, retrieval)
@@ -464,7 +467,7 @@ class Assistant:
                 answer = self._generate(model, retrieval, cleaned, language, lexical, on_token, notices)
             if answer is None:
                 answer = compose_extractive(
-                    cleaned, retrieval, case_hits, lexical, sentence_terms(cleaned, terms, lexical), language)
+                    cleaned, retrieval, case_hits, lexical, own_terms, language)
             answer.notices = notices + [n for n in answer.notices if n not in notices]
         timings["answer_ms"] = (time.perf_counter() - t0) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000

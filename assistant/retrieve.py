@@ -104,6 +104,9 @@ class Tokenizer:
         return self._stemmer.stemWords(words)
 
 
+_LOWER_ABBREVIATION = re.compile(r"\b([a-z]{2,5})[-'’](?=\w)")
+
+
 class LexicalIndex:
     """BM25 over passages (bm25s), built in memory from (id, text) pairs; compounds split against its own words."""
 
@@ -117,6 +120,11 @@ class LexicalIndex:
         plain = Tokenizer()
         self.tokenizer = Tokenizer(decompounder=Decompounder(w for t in texts for w in plain.words(t))) if decompound else plain
         corpus = [self.tokenizer(t) for t in texts]
+        # How the corpus writes abbreviations: in capitals ("SER", "HR") or lowercase joined by a hyphen
+        # or apostrophe ("mkb-bedrijven", "zzp'ers"); lowercased. "slim werken" is a word, not "SLIM".
+        self.abbreviations = frozenset(
+            {w.lower() for t in texts for w in _WORD.findall(t) if w.isupper() and len(w) >= 2 and w.isalpha()}
+            | {m.group(1) for t in texts for m in _LOWER_ABBREVIATION.finditer(t)})
         self.tokens = {cid: frozenset(doc) for cid, doc in zip(self.ids, corpus)}
         self.df = Counter(tok for doc in self.tokens.values() for tok in doc)
         self._vocab = set(self.df)
@@ -273,6 +281,15 @@ class QueryTerm:
         return bool(self.alternatives)
 
 
+# Pronouns and chat fillers: no content of their own. "wat is sociale innovatie eigenlijk?" asks about
+# sociale innovatie, and an answer must not say it found nothing about "eigenlijk". (BM25 keeps them:
+# dropping them from the index measurably cost hit@1, eval/README.md.)
+_FILLERS = frozenset("""
+eigenlijk gewoon zoiets zulke allemaal jullie jij jou jouw wij we onze hen nou echt precies even wel heel erg zeer
+misschien ergens hoor beetje
+""".split())
+
+
 def query_terms(question: str, lexical: LexicalIndex) -> list[QueryTerm]:
     """The content words of a question, each with the token sets that would cover it in the corpus.
 
@@ -294,7 +311,7 @@ def query_terms(question: str, lexical: LexicalIndex) -> list[QueryTerm]:
             weight = max(lexical.idf(t) for a in alternatives for t in a)
             terms.append(QueryTerm(phrase, weight, tuple(dict.fromkeys(alternatives))))
             taken.update(range(start, end))
-    stop = tok._stop | _QUESTION_WORDS
+    stop = tok._stop | _QUESTION_WORDS | _FILLERS
     seen: set[str] = set()
     for m in _WORD.finditer(question.lower()):
         word = m.group(0)

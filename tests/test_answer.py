@@ -17,12 +17,15 @@ from assistant.answer import (
     check_citations,
     clean_question,
     detect_language,
+    names_unknown_subject,
     quote,
     refusal,
     sentence_spans,
+    unsupported_legal_question,
 )
 from assistant.config import Settings
-from assistant.models import Filters
+from assistant.models import Filters, Hit
+from assistant.retrieve import LexicalIndex, query_terms
 from assistant.pipeline import Assistant, Index, build_index
 from tests.conftest import free_port
 
@@ -81,6 +84,46 @@ def test_prompts_carry_the_shared_refusal_sentence():
     messages = chat_messages("Wat is QRM?", [], "nl")
     assert messages[0][0] == "system" and CANNOT_ANSWER["nl"] in messages[0][1]
     assert messages[1][1].rstrip().endswith("Vraag: Wat is QRM?")
+
+
+def _passages(*texts: str) -> tuple[list[Hit], LexicalIndex]:
+    ids = [f"p{i}" for i in range(len(texts))]
+    hits = [Hit(chunk_id=i, doc_id=i, title="Bron", kind="document", section="", text=t, score=1.0, start=0,
+                end=len(t)) for i, t in zip(ids, texts)]
+    return hits, LexicalIndex(ids, list(texts))
+
+
+def test_a_scheme_named_by_an_abbreviation_the_corpus_never_uses_is_unknown():
+    _, lexical = _passages("De SER wil slim werken stimuleren in mkb-bedrijven.", "Veel zzp'ers en een HR-afdeling.")
+
+    def unknown(question: str) -> bool:
+        return names_unknown_subject(question, query_terms(question, lexical), lexical)
+
+    assert unknown("Hoeveel subsidie geeft de SLIM-regeling?")  # "slim werken" is a word, not the scheme
+    assert unknown("Kan ik dat aftrekken via de WBSO?")  # an acronym the corpus never mentions
+    assert unknown("Hoeveel geld is er in 2024 voor?")  # a year the corpus never mentions
+    # Abbreviations the corpus uses, in capitals or joined lowercase ("mkb-", "zzp'"), are known.
+    for question in ("Wat vindt de SER-commissie?", "Hoe help ik MKB-bedrijven?", "Wat doen ZZP-ers?",
+                     "Heeft u een HR-afdeling nodig?", "Wat is slim werken?"):
+        assert not unknown(question), question
+
+
+def test_a_legal_question_needs_a_sentence_that_covers_it():
+    hits, lexical = _passages(
+        "De raad wijst op zijn wettelijke taak ter bevordering van medezeggenschap. Werknemers krijgen ruimte.",
+        "Een ondernemingsraad is wettelijk verplicht in een onderneming met vijftig werknemers of meer.",
+        "Zelfsturende teams plannen hun eigen werk.",
+    )
+
+    def unsupported(question: str) -> bool:
+        return unsupported_legal_question(question, hits, query_terms(question, lexical), lexical)
+
+    # Sentences that only share "wettelijk" or "werknemers" do not answer what the law says.
+    assert unsupported("Hoeveel vakantiedagen heeft een werknemer wettelijk?")
+    assert unsupported("Mag ik de proeftijd verlengen?")
+    assert not unsupported("Vanaf hoeveel werknemers is een ondernemingsraad verplicht?")
+    assert not unsupported("Hoeveel vakantiedagen hebben zelfsturende teams?")  # not a legal question
+    assert unsupported_legal_question("Is a works council legally required?", [], [], lexical)
 
 
 @pytest.fixture

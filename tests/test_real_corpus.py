@@ -170,7 +170,8 @@ def test_answer_quality_on_the_gold_set(real_index):
     answers = report["answers"]
     wrongly_refused = [r.question for r in results if not r.expect_refusal and r.refused]
     assert answers["in_scope_refused"] <= 0.05, wrongly_refused
-    assert answers["out_of_scope_refused"] >= 0.6, [r.question for r in results if r.expect_refusal and not r.refused]
+    # Every out-of-scope question of the gold set is refused (issue 5's target).
+    assert answers["out_of_scope_refused"] == 1.0, [r.question for r in results if r.expect_refusal and not r.refused]
     assert answers["citation_precision"] >= 0.88
 
 
