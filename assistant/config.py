@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(32, description="Passages embedded per batch while indexing.")
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="Passage splitting.")
     top_k: int = Field(5, description="Passages returned by a search.")
+    answer_passages: int = Field(
+        10, description="Passages an answer reads: its sentences (or a chat model's context) come from these.")
     llm: str | None = Field(
         None,
         description="Optional chat model for generated answers: `ollama:<model>` or `openai:<model>` "
@@ -98,7 +100,7 @@ class Settings(BaseSettings):
             raise ValueError(f"llm must be 'ollama:<model>' or 'openai:<model>'. Currently it is {value!r}.")
         return f"{provider}:{model.strip()}"
 
-    @field_validator("top_k", "embed_batch_size")
+    @field_validator("top_k", "answer_passages", "embed_batch_size")
     @classmethod
     def _positive(cls, value: int, info) -> int:
         if value <= 0:

@@ -447,7 +447,7 @@ class Assistant:
         model = self.chat_model()
         t0 = time.perf_counter()
         query, context = self._condense(cleaned, history, model)
-        retrieval = self.index.retrieve(query, self.settings.top_k, filters, history=context)
+        retrieval = self.index.retrieve(query, self.settings.answer_passages, filters, history=context)
         searcher = self.index.searcher()
         lexical = searcher.lexical()
         terms = query_terms(retrieval.search_query, lexical)

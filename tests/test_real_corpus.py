@@ -172,7 +172,7 @@ def test_answer_quality_on_the_gold_set(real_index):
     assert answers["in_scope_refused"] <= 0.05, wrongly_refused
     # Every out-of-scope question of the gold set is refused (issue 5's target).
     assert answers["out_of_scope_refused"] == 1.0, [r.question for r in results if r.expect_refusal and not r.refused]
-    assert answers["citation_precision"] >= 0.88
+    assert answers["citation_precision"] >= 0.94
 
 
 @pytest.mark.slow
