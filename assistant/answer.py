@@ -245,17 +245,20 @@ def uncovered_terms(terms: Sequence[QueryTerm], hits: Sequence[Hit], lexical: Le
             if len(t.word) >= 6 and t.weight >= 3.0 and not any(a <= tokens for a in t.alternatives)]
 
 
+_YEAR = re.compile(r"(19|20)\d\d")
 # An abbreviation naming something: "SLIM-regeling", "WBSO-aftrek".
 _NAMED_ABBREVIATION = re.compile(r"(?<![\w-])([A-Z][A-Z0-9]{1,})-(?=\w)")
 
 
 def names_unknown_subject(question: str, terms: Sequence[QueryTerm], lexical: LexicalIndex | None = None) -> bool:
-    """The question names an acronym or a number that the corpus never mentions ("WBSO", "2024"), or
+    """The question names an acronym or a year that the corpus never mentions ("WBSO", "2024"), or
     a scheme by an abbreviation the corpus never uses as one ("SLIM-regeling": the corpus has "slim
     werken", never "SLIM")."""
     unknown = {t.word for t in terms if not t.known}
     raw = _WORD.findall(question)
-    if any(w.lower() in unknown and (w.isdigit() or (w.isupper() and len(w) >= 2)) for w in raw):
+    # Other numbers are the user's context ("een installatiebedrijf met 18 man"), not a subject.
+    if any(w.lower() in unknown and (_YEAR.fullmatch(w) or (w.isupper() and len(w) >= 2 and not w.isdigit()))
+           for w in raw):
         return True
     known = lexical.abbreviations if lexical is not None else frozenset()
     return any(m.group(1).lower() not in known for m in _NAMED_ABBREVIATION.finditer(question))
@@ -267,6 +270,23 @@ def names_unknown_subject(question: str, terms: Sequence[QueryTerm], lexical: Le
 _LEGAL_QUESTION = re.compile(
     r"\b(wettelijke?|wetgeving|volgens de wet|verplicht|verplichting|toegestaan|mag|mogen|recht op|"
     r"\w*(?:instemmings|advies)recht|legal(?:ly)?|by law|obliged|obligat\w+|required|entitled|allowed)\b", re.I)
+
+
+# A question that asks for an amount of money is answered only if a passage states one (an answer-type
+# check): "Wat verdient een wijkverpleegkundige bij Buurtzorg?" has sentences about Buurtzorg, none
+# with a salary in it.
+_MONEY_QUESTION = re.compile(
+    r"\b(hoeveel (?:geld|subsidie|euro|omzet|salaris|loon)|(?:wat|hoeveel) (?:verdien|kost)\w*|hoe hoog is (?:het|de) "
+    r"(?:salaris|loon|omzet|subsidie|bedrag)|wat (?:is|was) de omzet|how much (?:money|funding|subsidy|grant)|"
+    r"how much (?:does|do|did) \w+(?: \w+)? (?:cost|earn|make|get paid)|what (?:is|was) the (?:salary|turnover|revenue))\b",
+    re.I)
+_MONEY = re.compile(r"€|\b(euro|miljoen|miljard|EUR)\b", re.I)
+
+
+def asks_unstated_amount(question: str, hits: Sequence[Hit]) -> bool:
+    """The question asks for an amount of money and none of the passages states an amount."""
+    return bool(_MONEY_QUESTION.search(question)) and not any(
+        _MONEY.search(h.text) for h in hits if h.kind != "case")
 
 
 def unsupported_legal_question(question: str, hits: Sequence[Hit], terms: Sequence[QueryTerm],

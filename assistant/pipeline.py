@@ -40,6 +40,7 @@ from assistant.answer import (
     make_chat_model,
     names_unknown_subject,
     unsupported_legal_question,
+    asks_unstated_amount,
     refusal,
 )
 from assistant.retrieve import (
@@ -458,7 +459,8 @@ class Assistant:
         retrieval = focus_on_carried_names(cleaned, retrieval)
         own_terms = sentence_terms(cleaned, terms, lexical)
         if (score < REFUSAL_THRESHOLD or names_unknown_subject(cleaned, terms, lexical)
-                or unsupported_legal_question(cleaned, retrieval.hits, own_terms, lexical)):
+                or unsupported_legal_question(cleaned, retrieval.hits, own_terms, lexical)
+                or asks_unstated_amount(cleaned, retrieval.hits)):
             answer = refusal(language, notices)
         else:
             case_hits = self._cases(query, context, filters, retrieval)

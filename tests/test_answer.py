@@ -17,6 +17,7 @@ from assistant.answer import (
     check_citations,
     clean_question,
     detect_language,
+    asks_unstated_amount,
     names_unknown_subject,
     quote,
     refusal,
@@ -102,6 +103,7 @@ def test_a_scheme_named_by_an_abbreviation_the_corpus_never_uses_is_unknown():
     assert unknown("Hoeveel subsidie geeft de SLIM-regeling?")  # "slim werken" is a word, not the scheme
     assert unknown("Kan ik dat aftrekken via de WBSO?")  # an acronym the corpus never mentions
     assert unknown("Hoeveel geld is er in 2024 voor?")  # a year the corpus never mentions
+    assert not unknown("Ik heb een bedrijf met 18 man, waar begin ik?")  # a number of the user's own
     # Abbreviations the corpus uses, in capitals or joined lowercase ("mkb-", "zzp'"), are known.
     for question in ("Wat vindt de SER-commissie?", "Hoe help ik MKB-bedrijven?", "Wat doen ZZP-ers?",
                      "Heeft u een HR-afdeling nodig?", "Wat is slim werken?"):
@@ -124,6 +126,17 @@ def test_a_legal_question_needs_a_sentence_that_covers_it():
     assert not unsupported("Vanaf hoeveel werknemers is een ondernemingsraad verplicht?")
     assert not unsupported("Hoeveel vakantiedagen hebben zelfsturende teams?")  # not a legal question
     assert unsupported_legal_question("Is a works council legally required?", [], [], lexical)
+
+
+def test_a_question_for_an_amount_needs_a_passage_that_states_one():
+    about_pay, _ = _passages("Bij Buurtzorg werken wijkverpleegkundigen in zelfsturende teams van twaalf.")
+    with_amount, _ = _passages("Otolift draait een omzet van 35 miljoen euro met trapliften.")
+    assert asks_unstated_amount("Hoeveel verdient een wijkverpleegkundige bij Buurtzorg?", about_pay)
+    assert asks_unstated_amount("How much funding can I get?", about_pay)
+    assert not asks_unstated_amount("Hoeveel omzet draait Otolift?", with_amount)
+    # Not a question for an amount: pay as a topic, or a count.
+    assert not asks_unstated_amount("Hoe zit het met de beloning bij Buurtzorg?", about_pay)
+    assert not asks_unstated_amount("Hoeveel verpleegkundigen werken er in een team?", about_pay)
 
 
 @pytest.fixture
