@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from assistant.models import Answer, CaseRef, Citation, Hit
-from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, Retrieval, coverage
+from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, Retrieval, coverage, entities
 
 # The one "cannot answer" sentence per language, shared by the extractive answerer, the prompts
 # (filled into prompts/system.md) and the tests.
@@ -284,9 +284,18 @@ _MONEY = re.compile(r"€|\b(euro|miljoen|miljard|EUR)\b", re.I)
 
 
 def asks_unstated_amount(question: str, hits: Sequence[Hit]) -> bool:
-    """The question asks for an amount of money and none of the passages states an amount."""
-    return bool(_MONEY_QUESTION.search(question)) and not any(
-        _MONEY.search(h.text) for h in hits if h.kind != "case")
+    """The question asks for an amount of money and no passage states one; when the question names
+    someone ("de omzet van Aldowa"), the amount must be in a sentence that names them too."""
+    if not _MONEY_QUESTION.search(question):
+        return False
+    names = [n.lower() for n in entities(question)]
+    for hit in hits:
+        if hit.kind == "case" or not _MONEY.search(hit.text):
+            continue
+        sentences = [hit.text[a:b] for a, b in sentence_spans(hit.text, min_chars=1)] or [hit.text]
+        if any(_MONEY.search(s) and (not names or any(n in s.lower() for n in names)) for s in sentences):
+            return False
+    return True
 
 
 def unsupported_legal_question(question: str, hits: Sequence[Hit], terms: Sequence[QueryTerm],

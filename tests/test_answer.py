@@ -134,6 +134,7 @@ def test_a_question_for_an_amount_needs_a_passage_that_states_one():
     assert asks_unstated_amount("Hoeveel verdient een wijkverpleegkundige bij Buurtzorg?", about_pay)
     assert asks_unstated_amount("How much funding can I get?", about_pay)
     assert not asks_unstated_amount("Hoeveel omzet draait Otolift?", with_amount)
+    assert asks_unstated_amount("Wat was de omzet van Aldowa vorig jaar?", with_amount)  # Otolift's, not Aldowa's
     # Not a question for an amount: pay as a topic, or a count.
     assert not asks_unstated_amount("Hoe zit het met de beloning bij Buurtzorg?", about_pay)
     assert not asks_unstated_amount("Hoeveel verpleegkundigen werken er in een team?", about_pay)
