@@ -146,12 +146,14 @@ def test_case_filters_on_the_real_index(real_index):
 
 
 # Floors just under the measured figures (see eval/README.md); raise them when retrieval improves.
-GOLD_FLOORS = {"hit@5": 0.94, "hit@1": 0.72, "mrr@10": 0.8}
-HELDOUT_FLOORS = {"hit@5": 0.68, "hit@1": 0.55}
+GOLD_FLOORS = {"hit@5": 0.94, "hit@1": 0.75, "mrr@10": 0.83}
+HELDOUT_FLOORS = {"hit@5": 0.72, "hit@1": 0.6}
+HELDOUT2_FLOORS = {"hit@5": 0.7, "hit@1": 0.45}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,floors", [("gold.jsonl", GOLD_FLOORS), ("heldout.jsonl", HELDOUT_FLOORS)])
+@pytest.mark.parametrize("name,floors", [("gold.jsonl", GOLD_FLOORS), ("heldout.jsonl", HELDOUT_FLOORS),
+                                         ("heldout2.jsonl", HELDOUT2_FLOORS)])
 def test_retrieval_quality_floors(real_index, name, floors):
     settings, index = real_index
     report, results = evaluate(settings, REPO / "eval" / name, k=5, index=index)
@@ -173,6 +175,18 @@ def test_answer_quality_on_the_gold_set(real_index):
     # Every out-of-scope question of the gold set is refused (issue 5's target).
     assert answers["out_of_scope_refused"] == 1.0, [r.question for r in results if r.expect_refusal and not r.refused]
     assert answers["citation_precision"] >= 0.94
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,out_of_scope,precision", [("heldout.jsonl", 0.8, 0.66), ("heldout2.jsonl", 0.6, 0.75)])
+def test_answer_quality_on_the_held_out_sets(real_index, name, out_of_scope, precision):
+    """The refusal rules were not written for these sets: no in-scope question may be refused there."""
+    settings, index = real_index
+    report, results = evaluate(settings, REPO / "eval" / name, k=5, index=index, answers=True)
+    answers = report["answers"]
+    assert answers["in_scope_refused"] <= 0.05, [r.question for r in results if not r.expect_refusal and r.refused]
+    assert answers["out_of_scope_refused"] >= out_of_scope
+    assert answers["citation_precision"] >= precision
 
 
 @pytest.mark.slow
