@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from assistant.models import Answer, CaseRef, Citation, Hit
-from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, Retrieval, coverage, entities
+from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, Retrieval, _expansions, coverage, entities
 
 # The one "cannot answer" sentence per language, shared by the extractive answerer, the prompts
 # (filled into prompts/system.md) and the tests.
@@ -176,12 +176,49 @@ class _Candidate:
 _BEGIN_OF_PERIOD = re.compile(r"\b(begin|eind|halverwege)\s+(?=\d|jaren\b|dit\b|deze\b|volgend)", re.I)
 
 
+# "Wat is X?", "Wat verstaat men onder X?", "What is X?": a definition question. Its answer is a sentence
+# that defines X ("Sociale innovatie is vernieuwing van het arbeidsproces …"), the classic answer
+# pattern of definition questions, preferred over sentences that merely mention X.
+_DEFINITION_QUESTION = re.compile(
+    r"^\s*(?:wat\s+(?:is|zijn|betekent|betekenen|houdt)|wat\s+versta\w*\s+(?:je|men|we|u|jullie)\s+onder|"
+    r"what\s+(?:is|are|does)|what's)\s+(?:een\s+|de\s+|het\s+|a\s+|an\s+|the\s+)?(?P<subject>[^?]{2,60}?)"
+    r"(?:\s+(?:eigenlijk|precies|nou|nu|in|mean|about))*\s*\??\s*$", re.I)
+_DEFINING_VERBS = frozenset("is zijn omvat omvatten betekent houdt behelst staat verwijst gaat means refers".split())
+_DEFINING_PHRASE = re.compile(r"\b(?:onder|definitie van|definiëren|definieert|omschrijving van)((?:\s+\w+){1,5})")
+
+
+def definition_subject(question: str, lexical: LexicalIndex) -> tuple[frozenset[str], ...]:
+    """For a definition question, the subject's stems (and its thesaurus terms'): "What is social
+    innovation?" -> {social, innovation} or {sociale, innovatie} (stemmed); () for other questions."""
+    m = _DEFINITION_QUESTION.match(question)
+    if not m or len(m.group("subject").split()) > 4:
+        return ()
+    subject = m.group("subject")
+    alternatives = [subject] + [alt for _, _, _, added in _expansions(subject) for alt in added.split("|")]
+    return tuple(dict.fromkeys(a for a in (frozenset(lexical.tokenizer(x)) for x in alternatives) if a))
+
+
+def defines(sentence: str, subject: Sequence[frozenset[str]], lexical: LexicalIndex) -> bool:
+    """Whether a sentence defines the subject: it opens with the subject and a defining verb
+    ("Sociale innovatie is …", "Sociale innovatie omvat …") or says what is meant by it ("onder
+    sociale innovatie verstaan we …", "de definitie van sociale innovatie …")."""
+    if not subject:
+        return False
+    words = _WORD.findall(sentence.lower())
+    for alt in subject:
+        n = len(alt)
+        if alt <= frozenset(lexical.tokenizer(" ".join(words[: n + 2]))) and _DEFINING_VERBS & set(words[n : n + 3]):
+            return True
+    return any(alt <= frozenset(lexical.tokenizer(m.group(1)))
+               for m in _DEFINING_PHRASE.finditer(" ".join(words)) for alt in subject)
+
+
 def _sentence_tokens(sentence: str, lexical: LexicalIndex) -> frozenset[str]:
     return frozenset(lexical.tokenizer(_BEGIN_OF_PERIOD.sub(" ", sentence)))
 
 
 def _candidates(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: LexicalIndex,
-                figures: bool = False) -> list[_Candidate]:
+                figures: bool = False, subject: Sequence[frozenset[str]] = ()) -> list[_Candidate]:
     out = []
     for rank, hit in enumerate(hits, 1):
         spans = sentence_spans(hit.text)
@@ -201,9 +238,11 @@ def _candidates(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: Lexica
                 start, end = following[0]
                 tokens = _sentence_tokens(hit.text[start:end], lexical)
             sentence = hit.text[start:end]
-            # The question's words in the sentence decide; a matching heading, the passage's rank and
-            # (for "hoeveel" questions) a figure in the sentence break near-ties.
-            score = cov + 0.5 * heading + 0.1 / rank + (0.2 if figures and re.search(r"\d", sentence) else 0.0)
+            # The question's words in the sentence decide; a matching heading, a definition of what a
+            # definition question asks about, the passage's rank and (for "hoeveel" questions) a
+            # figure in the sentence break near-ties.
+            score = (cov + 0.5 * heading + (0.5 if defines(sentence, subject, lexical) else 0.0) + 0.1 / rank
+                     + (0.2 if figures and re.search(r"\d", sentence) else 0.0))
             out.append(_Candidate(hit, rank, start, end, score, tokens, cov))
     return sorted(out, key=lambda c: -c.score)
 
@@ -213,9 +252,10 @@ def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
 
 
 def select_sentences(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: LexicalIndex,
-                     max_points: int = MAX_POINTS, figures: bool = False) -> list[_Candidate]:
+                     max_points: int = MAX_POINTS, figures: bool = False,
+                     subject: Sequence[frozenset[str]] = ()) -> list[_Candidate]:
     """The sentences that answer best: one per passage first, then seconds; no near-duplicates."""
-    ranked = _candidates(hits, terms, lexical, figures=figures)
+    ranked = _candidates(hits, terms, lexical, figures=figures, subject=subject)
     if not ranked:
         return []
     floor = ranked[0].score * SENTENCE_FLOOR
@@ -364,7 +404,7 @@ def compose_extractive(
     t = TEXTS[language]
     passages = [h for h in retrieval.hits if h.kind != "case"]
     figures = bool(_FIGURE_QUESTION.search(question))
-    points = select_sentences(passages, terms, lexical, figures=figures)
+    points = select_sentences(passages, terms, lexical, figures=figures, subject=definition_subject(question, lexical))
     cases = [h for h in retrieval.hits if h.kind == "case"]
     cases += [h for h in case_hits if h.chunk_id not in {c.chunk_id for c in cases}]
     if not points and not cases:

@@ -16,11 +16,14 @@ from assistant.answer import (
     chat_messages,
     check_citations,
     clean_question,
+    defines,
+    definition_subject,
     detect_language,
     asks_unstated_amount,
     names_unknown_subject,
     quote,
     refusal,
+    select_sentences,
     sentence_spans,
     unsupported_legal_question,
 )
@@ -126,6 +129,22 @@ def test_a_legal_question_needs_a_sentence_that_covers_it():
     assert not unsupported("Vanaf hoeveel werknemers is een ondernemingsraad verplicht?")
     assert not unsupported("Hoeveel vakantiedagen hebben zelfsturende teams?")  # not a legal question
     assert unsupported_legal_question("Is a works council legally required?", [], [], lexical)
+
+
+def test_a_definition_question_prefers_the_sentence_that_defines_its_subject():
+    hits, lexical = _passages(
+        "Steeds meer bedrijven zetten in op sociale innovatie. Sociale innovatie vraagt tijd.",
+        "Sociale innovatie is vernieuwing van het arbeidsproces, met als doel de productiviteit te verhogen.",
+    )
+    subject = definition_subject("Wat is sociale innovatie eigenlijk?", lexical)
+    assert subject and definition_subject("What is social innovation?", lexical)  # via the thesaurus
+    assert definition_subject("Hoe begin ik met sociale innovatie?", lexical) == ()
+    assert defines("Onder sociale innovatie verstaan we vernieuwing van de arbeid.", subject, lexical)
+    assert not defines("Steeds meer bedrijven zetten in op sociale innovatie.", subject, lexical)
+    # Both passages mention it in every sentence; the first point is the definition, though it ranks second.
+    points = select_sentences(hits, query_terms("Wat is sociale innovatie eigenlijk?", lexical), lexical,
+                              subject=subject)
+    assert points[0].text.startswith("Sociale innovatie is vernieuwing")
 
 
 def test_a_question_for_an_amount_needs_a_passage_that_states_one():
