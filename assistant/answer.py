@@ -304,12 +304,16 @@ def names_unknown_subject(question: str, terms: Sequence[QueryTerm], lexical: Le
     return any(m.group(1).lower() not in known for m in _NAMED_ABBREVIATION.finditer(question))
 
 
-# What the law requires or allows: the sources are about organising work, not labour law, so such a
-# question is answered only when one sentence covers most of it ("Hoeveel vakantiedagen heeft een
-# werknemer wettelijk?" must not be answered with any sentence that mentions "wettelijk").
+# What the law requires or allows, and the terms of employment law (leave, probation, minimum wage,
+# dismissal, bogus self-employment, tax): the sources are about organising work, not labour law, so
+# such a question is answered only when one sentence covers most of it ("Hoeveel vakantiedagen heeft
+# een werknemer wettelijk?" must not be answered with any sentence that mentions "wettelijk").
 _LEGAL_QUESTION = re.compile(
     r"\b(wettelijke?|wetgeving|volgens de wet|verplicht|verplichting|toegestaan|mag|mogen|recht op|"
-    r"\w*(?:instemmings|advies)recht|legal(?:ly)?|by law|obliged|obligat\w+|required|entitled|allowed)\b", re.I)
+    r"\w*(?:instemmings|advies)recht|\w*verlof\w*|vakantiedag\w*|proeftijd|minimumloon|ontslag\w*|"
+    r"transitievergoeding|opzegtermijn|schijnzelfstandig\w*|arbeidsovereenkomst\w*|belasting\w*|btw|"
+    r"legal(?:ly)?|by law|statutory|obliged|obligat\w+|required|entitled|allowed|minimum wage|dismiss\w*|"
+    r"severance|probation\w*|tax(?:es)?)\b", re.I)
 
 
 # A question that asks for an amount of money is answered only if a passage states one (an answer-type
