@@ -149,11 +149,12 @@ def test_case_filters_on_the_real_index(real_index):
 GOLD_FLOORS = {"hit@5": 0.94, "hit@1": 0.75, "mrr@10": 0.83}
 HELDOUT_FLOORS = {"hit@5": 0.72, "hit@1": 0.6}
 HELDOUT2_FLOORS = {"hit@5": 0.7, "hit@1": 0.45}
+HELDOUT3_FLOORS = {"hit@5": 0.75, "hit@1": 0.5}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name,floors", [("gold.jsonl", GOLD_FLOORS), ("heldout.jsonl", HELDOUT_FLOORS),
-                                         ("heldout2.jsonl", HELDOUT2_FLOORS)])
+                                         ("heldout2.jsonl", HELDOUT2_FLOORS), ("heldout3.jsonl", HELDOUT3_FLOORS)])
 def test_retrieval_quality_floors(real_index, name, floors):
     settings, index = real_index
     report, results = evaluate(settings, REPO / "eval" / name, k=5, index=index)
@@ -178,7 +179,8 @@ def test_answer_quality_on_the_gold_set(real_index):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,out_of_scope,precision", [("heldout.jsonl", 0.8, 0.66), ("heldout2.jsonl", 0.6, 0.75)])
+@pytest.mark.parametrize("name,out_of_scope,precision", [
+    ("heldout.jsonl", 0.8, 0.66), ("heldout2.jsonl", 0.8, 0.8), ("heldout3.jsonl", 0.3, 0.75)])
 def test_answer_quality_on_the_held_out_sets(real_index, name, out_of_scope, precision):
     """The refusal rules were not written for these sets: no in-scope question may be refused there."""
     settings, index = real_index
