@@ -79,7 +79,9 @@ _DUTCH_HINTS = frozenset(
 )
 _START_INTENT = re.compile(
     r"\b(waar (moet ik |kan ik |te )?begin|hoe (moet ik |kan ik )?(beginnen|starten|begin)|eerste stap|beginnen|"
-    r"where (do|should|can) i start|how (do|should|can) i (start|begin)|first step|getting started)\b", re.I)
+    r"hoe (?:pak|zet) (?:ik|je|we|u) [^?.!]{0,60}?\b(?:aan|op)|hoe (?:ga|moet|kan) (?:ik|je|we|u) [^?.!]{0,60}?"
+    r"\baanpakken|where (do|should|can) i start|how (do|should|can) i (start|begin|go about)|first step|"
+    r"getting started)\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _LIST_MARKER = re.compile(r"(\s*(?:[-*•]|\d+[.)])\s+)")
 _CITATION = re.compile(r"\[(\d+)\]")
@@ -113,9 +115,20 @@ def is_start_question(question: str) -> bool:
     return bool(_START_INTENT.search(question))
 
 
+def with_start_term(question: str, terms: Sequence[QueryTerm], lexical: LexicalIndex) -> list[QueryTerm]:
+    """A start question ("Hoe pak ik sociale innovatie aan?") is answered by first steps: when its own
+    words do not say "beginnen", the term is added, so advice under a heading like "Begin klein" counts."""
+    terms = list(terms)
+    stem = frozenset(lexical.tokenizer("beginnen"))
+    if not is_start_question(question) or not stem <= lexical.df.keys() or any(stem in t.alternatives for t in terms):
+        return terms
+    return terms + [QueryTerm("beginnen", lexical.idf(next(iter(stem))), (stem,))]
+
+
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)|\n")
 _ABBREVIATIONS = frozenset(
-    "o.a. bijv. bv. dr. drs. ir. ing. prof. nr. ca. e.d. m.n. t.b.v. i.p.v. zgn. etc. e.g. i.e. vs. resp. mr. mw. st.".split()
+    "o.a. bijv. bv. dr. drs. ir. ing. prof. nr. ca. e.d. m.n. t.b.v. i.p.v. zgn. etc. e.g. i.e. vs. resp. mr. mw. st. "
+    "jan. feb. mrt. apr. jun. jul. aug. sep. sept. okt. nov. dec.".split()
 )
 
 
@@ -150,6 +163,9 @@ def sentence_spans(text: str, min_chars: int = 25) -> list[tuple[int, int]]:
     return spans
 
 
+_SOURCE_LINE = re.compile(r"\W*(bron|bronnen|source)\b", re.I)
+
+
 def _is_question(sentence: str) -> bool:
     return sentence.rstrip("”\"'’) ").endswith("?")
 
@@ -166,6 +182,7 @@ class _Candidate:
     score: float
     tokens: frozenset[str]
     coverage: float = 0.0  # of the question's terms by this sentence alone
+    defining: bool = False  # defines what a definition question asks about
 
     @property
     def text(self) -> str:
@@ -218,7 +235,8 @@ def _sentence_tokens(sentence: str, lexical: LexicalIndex) -> frozenset[str]:
 
 
 def _candidates(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: LexicalIndex,
-                figures: bool = False, subject: Sequence[frozenset[str]] = ()) -> list[_Candidate]:
+                figures: bool = False, subject: Sequence[frozenset[str]] = (),
+                primary: int | None = None) -> list[_Candidate]:
     out = []
     for rank, hit in enumerate(hits, 1):
         spans = sentence_spans(hit.text)
@@ -232,7 +250,9 @@ def _candidates(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: Lexica
                 # A question in the text ("Hun advies voor bedrijven die de eerste stap willen zetten?")
                 # is answered by the sentence after it: quote that one instead. A quoted question
                 # ("… moeten ze beginnen?”") is rhetorical: skip it.
-                following = [sp for sp in spans[i + 1 :] if not _is_question(hit.text[sp[0] : sp[1]])]
+                # A source line ("(Bron: Tempo Team, 6 feb. 2014)") answers nothing either.
+                following = [sp for sp in spans[i + 1 :] if not _is_question(hit.text[sp[0] : sp[1]])
+                             and not _SOURCE_LINE.match(hit.text[sp[0] : sp[1]])]
                 if not following or hit.text[start:end].rstrip().endswith(("”", '"', "’")):
                     continue
                 start, end = following[0]
@@ -241,9 +261,16 @@ def _candidates(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: Lexica
             # The question's words in the sentence decide; a matching heading, a definition of what a
             # definition question asks about, the passage's rank and (for "hoeveel" questions) a
             # figure in the sentence break near-ties.
-            score = (cov + 0.5 * heading + (0.5 if defines(sentence, subject, lexical) else 0.0) + 0.1 / rank
+            defining = defines(sentence, subject, lexical)
+            score = (cov + 0.5 * heading + (0.5 if defining else 0.0) + 0.1 / rank
                      + (0.2 if figures and re.search(r"\d", sentence) else 0.0))
-            out.append(_Candidate(hit, rank, start, end, score, tokens, cov))
+            out.append(_Candidate(hit, rank, start, end, score, tokens, cov, defining))
+    if primary is not None:
+        # Passages after the first `primary` are read only when no sentence of the first covers the
+        # whole question, and then only for sentences that cover at least as much as their best:
+        # "Waar moet ik beginnen?" is answered by the first five, not by every "beginnen" further down.
+        best_primary = max((c.coverage for c in out if c.rank <= primary), default=0.0)
+        out = [c for c in out if c.rank <= primary or (best_primary < 1.0 and c.coverage >= best_primary)]
     return sorted(out, key=lambda c: -c.score)
 
 
@@ -253,9 +280,9 @@ def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
 
 def select_sentences(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: LexicalIndex,
                      max_points: int = MAX_POINTS, figures: bool = False,
-                     subject: Sequence[frozenset[str]] = ()) -> list[_Candidate]:
+                     subject: Sequence[frozenset[str]] = (), primary: int | None = None) -> list[_Candidate]:
     """The sentences that answer best: one per passage first, then seconds; no near-duplicates."""
-    ranked = _candidates(hits, terms, lexical, figures=figures, subject=subject)
+    ranked = _candidates(hits, terms, lexical, figures=figures, subject=subject, primary=primary)
     if not ranked:
         return []
     floor = ranked[0].score * SENTENCE_FLOOR
@@ -398,9 +425,12 @@ class _Citations:
 
 def compose_extractive(
     question: str, retrieval: Retrieval, case_hits: Sequence[Hit], lexical: LexicalIndex,
-    terms: Sequence[QueryTerm], language: str,
+    terms: Sequence[QueryTerm], language: str, primary: int | None = None,
 ) -> Answer:
     """A short answer of quoted sentences with citations, then practice cases; or a refusal.
+
+    `primary`: how many of the passages are the search's own results; the ones after them are read
+    only for sentences that cover more of the question (see `_candidates`).
 
     `terms` are the user's own words (not the words carried over from earlier turns): they pick the
     sentences inside the passages that retrieval found.
@@ -408,7 +438,8 @@ def compose_extractive(
     t = TEXTS[language]
     passages = [h for h in retrieval.hits if h.kind != "case"]
     figures = bool(_FIGURE_QUESTION.search(question))
-    points = select_sentences(passages, terms, lexical, figures=figures, subject=definition_subject(question, lexical))
+    points = select_sentences(passages, terms, lexical, figures=figures, subject=definition_subject(question, lexical),
+                              primary=primary)
     cases = [h for h in retrieval.hits if h.kind == "case"]
     cases += [h for h in case_hits if h.chunk_id not in {c.chunk_id for c in cases}]
     if not points and not cases:
@@ -422,8 +453,8 @@ def compose_extractive(
     # 28% of the held-out in-scope questions; eval/README.md.)
     if uncovered and points and best_coverage < PARTIAL_ANSWER:
         lines.insert(0, t["uncovered"].format(terms=", ".join(f"‘{w}’" for w in uncovered)))
-    # Points in reading order: by citation, then by position in the passage.
-    for cand in sorted(points, key=lambda c: (c.rank, c.start)):
+    # Points in reading order: a definition first, then by citation and position in the passage.
+    for cand in sorted(points, key=lambda c: (not c.defining, c.rank, c.start)):
         n = citations.cite(cand.hit, (cand.start, cand.end))
         lines.append(f"- {quote(cand.text)} [{n}]")
     case_refs = []

@@ -40,6 +40,7 @@ from assistant.answer import (
     make_chat_model,
     names_unknown_subject,
     unsupported_legal_question,
+    with_start_term,
     asks_unstated_amount,
     refusal,
 )
@@ -457,7 +458,7 @@ class Assistant:
         t0 = time.perf_counter()
         score = evidence_score(retrieval, terms, lexical)
         retrieval = focus_on_carried_names(cleaned, retrieval)
-        own_terms = sentence_terms(cleaned, terms, lexical)
+        own_terms = with_start_term(cleaned, sentence_terms(cleaned, terms, lexical), lexical)
         if (score < REFUSAL_THRESHOLD or names_unknown_subject(cleaned, terms, lexical)
                 or unsupported_legal_question(cleaned, retrieval.hits, own_terms, lexical)
                 or asks_unstated_amount(cleaned, retrieval.hits)):
@@ -469,7 +470,7 @@ class Assistant:
                 answer = self._generate(model, retrieval, cleaned, language, lexical, on_token, notices)
             if answer is None:
                 answer = compose_extractive(
-                    cleaned, retrieval, case_hits, lexical, own_terms, language)
+                    cleaned, retrieval, case_hits, lexical, own_terms, language, primary=self.settings.top_k)
             answer.notices = notices + [n for n in answer.notices if n not in notices]
         timings["answer_ms"] = (time.perf_counter() - t0) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000

@@ -19,6 +19,7 @@ from assistant.answer import (
     defines,
     definition_subject,
     detect_language,
+    is_start_question,
     asks_unstated_amount,
     names_unknown_subject,
     quote,
@@ -26,6 +27,7 @@ from assistant.answer import (
     select_sentences,
     sentence_spans,
     unsupported_legal_question,
+    with_start_term,
 )
 from assistant.config import Settings
 from assistant.models import Filters, Hit
@@ -146,6 +148,42 @@ def test_a_definition_question_prefers_the_sentence_that_defines_its_subject():
     points = select_sentences(hits, query_terms("Wat is sociale innovatie eigenlijk?", lexical), lexical,
                               subject=subject)
     assert points[0].text.startswith("Sociale innovatie is vernieuwing")
+
+
+def test_a_start_question_is_answered_by_first_steps():
+    hits, lexical = _passages(
+        "Sociale innovatie is vernieuwing van de arbeid. Bedrijven doen aan sociale innovatie.",
+        "Begin klein: kies één afdeling en ga daar experimenteren met sociale innovatie.",
+    )
+    question = "Ik heb een installatiebedrijf met 15 man. Hoe pak ik sociale innovatie aan?"
+    assert is_start_question(question) and is_start_question("How do I go about it?")
+    assert not is_start_question("Hoe pakken andere bedrijven dit aan?")
+    terms = with_start_term(question, query_terms(question, lexical), lexical)
+    assert terms[-1].word == "beginnen"
+    assert select_sentences(hits, terms, lexical, max_points=1)[0].text.startswith("Begin klein")
+    # A question that says "beginnen" itself gets no second such term.
+    own = query_terms("Waar moet ik beginnen?", lexical)
+    assert len(with_start_term("Waar moet ik beginnen?", own, lexical)) == len(own)
+
+
+def test_passages_after_the_search_results_count_only_for_a_fuller_answer():
+    hits, lexical = _passages(
+        "Begin klein met een netwerkbijeenkomst.",
+        "Teams beginnen vaak met een tijdelijk contract.",
+    )
+    terms = query_terms("Waar moet ik beginnen?", lexical)
+    assert len(select_sentences(hits, terms, lexical)) == 2  # both say "beginnen"
+    # With one primary passage that covers the whole question, the second adds more of the same.
+    assert [c.hit.chunk_id for c in select_sentences(hits, terms, lexical, primary=1)] == ["p0"]
+
+
+def test_a_source_line_does_not_answer_the_question_before_it():
+    hits, lexical = _passages(
+        "Wat kan HR doen om sociale innovatie te bevorderen? (Bron: Tempo Team, 6 feb. 2014)\n\n"
+        "Teams helpen is wat HR voor sociale innovatie kan doen."
+    )
+    points = select_sentences(hits, query_terms("Wat kan HR doen voor sociale innovatie?", lexical), lexical)
+    assert points and all("Bron" not in p.text for p in points)
 
 
 def test_a_question_for_an_amount_needs_a_passage_that_states_one():
