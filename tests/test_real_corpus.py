@@ -161,8 +161,9 @@ def test_retrieval_quality_floors(real_index, name, floors):
     misses = [(r.id, r.question) for r in results if not r.expect_refusal and not (r.rank and r.rank <= 5)]
     for metric, floor in floors.items():
         assert report[metric] >= floor, f"{metric} {report[metric]} < {floor}; misses: {misses}"
-    follow_ups = report["by_type"].get("follow-up")
-    assert follow_ups is None or follow_ups["hit@5"] >= 0.75, follow_ups
+    if name == "gold.jsonl":  # 11 follow-ups there; the held-out sets have 3 or fewer
+        follow_ups = report["by_type"]["follow-up"]
+        assert follow_ups["hit@5"] >= 0.75, follow_ups
 
 
 @pytest.mark.slow
