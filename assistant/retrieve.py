@@ -244,6 +244,8 @@ EXPANSIONS: dict[str, str] = {
     "ouderwets": "traditioneel", "ouderwetse": "traditionele",
     "robots": "robotisering|technologie|automatisering", "machines": "technologie|automatisering",
     "meekrijgen": "draagvlak|betrekken", "meenemen": "draagvlak|betrekken",
+    "beloning": "salaris|salariëring|winst gedeeld", "beloningen": "salaris|salariëring|winst gedeeld",
+    "pay": "salaris|salariëring", "salary": "salaris",
 }
 _EXPANSION_RE = re.compile(
     r"(?<!\w)(" + "|".join(re.escape(k) for k in sorted(EXPANSIONS, key=len, reverse=True)) + r")(?!\w)"
