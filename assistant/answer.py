@@ -317,7 +317,7 @@ _YEAR = re.compile(r"(19|20)\d\d")
 _NAMED_ABBREVIATION = re.compile(r"(?<![\w-])([A-Z][A-Z0-9]{1,})-(?=\w)")
 
 
-def names_unknown_subject(question: str, terms: Sequence[QueryTerm], lexical: LexicalIndex | None = None) -> bool:
+def names_unknown_subject(question: str, terms: Sequence[QueryTerm], lexical: LexicalIndex) -> bool:
     """The question names an acronym or a year that the corpus never mentions ("WBSO", "2024"), or
     a scheme by an abbreviation the corpus never uses as one ("SLIM-regeling": the corpus has "slim
     werken", never "SLIM")."""
@@ -327,8 +327,7 @@ def names_unknown_subject(question: str, terms: Sequence[QueryTerm], lexical: Le
     if any(w.lower() in unknown and (_YEAR.fullmatch(w) or (w.isupper() and len(w) >= 2 and not w.isdigit()))
            for w in raw):
         return True
-    known = lexical.abbreviations if lexical is not None else frozenset()
-    return any(m.group(1).lower() not in known for m in _NAMED_ABBREVIATION.finditer(question))
+    return any(m.group(1).lower() not in lexical.abbreviations for m in _NAMED_ABBREVIATION.finditer(question))
 
 
 # What the law requires or allows, and the terms of employment law (leave, probation, minimum wage,

@@ -384,8 +384,11 @@ def carried_terms(question: str, history: Sequence[str] = ()) -> str:
 
 def condense(question: str, history: Sequence[str] = ()) -> str:
     """The follow-up made self-contained: the question, then in brackets what it carries over."""
+    return _with_carried(question, carried_terms(question, history))
+
+
+def _with_carried(question: str, carried: str) -> str:
     question = question.strip()
-    carried = carried_terms(question, history)
     return f"{question} ({carried})" if carried else question
 
 
@@ -458,7 +461,7 @@ class HybridSearcher:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         carried = carried_terms(question, history) if self.follow_ups else ""
-        query = f"{question.strip()} ({carried})" if carried else question
+        query = _with_carried(question, carried)
         lexical = self.lexical()
         timings["prepare_ms"] = (time.perf_counter() - t0) * 1000
         n = max(self.candidates, 3 * k)
