@@ -163,14 +163,16 @@ def cmd_eval(args, settings) -> int:
             mark = f"rank {r.rank}" if r.rank else f"miss (not in top {max(args.k, 10)})"
             if r.refused:
                 mark += ", REFUSED"
-            elif r.citations_hold_evidence is False:
-                mark += ", cites no evidence"
+            elif r.answer_evidence is False:
+                mark += ", evidence not shown" if r.citations_hold_evidence else ", cites no evidence"
         out.print(f"{r.id:>6}  {mark:<34} {r.latency_ms:6.0f} ms  {escape(r.question)}")
     k = report["k"]
     if report["by_type"]:
         out.print("\nby type (in-scope questions):")
         for name, m in report["by_type"].items():
-            out.print(f"  {name:<16} n={m['in_scope']:<3} hit@1 {m['hit@1']:.2f}  hit@{k} {m[f'hit@{k}']:.2f}  MRR@10 {m['mrr@10']:.2f}")
+            shown = f"  answer_evidence {m['answer_evidence']:.2f}" if "answer_evidence" in m else ""
+            out.print(f"  {name:<16} n={m['in_scope']:<3} hit@1 {m['hit@1']:.2f}  hit@{k} {m[f'hit@{k}']:.2f}  "
+                      f"MRR@10 {m['mrr@10']:.2f}{shown}")
     out.print(
         f"\n{report['in_scope']} in-scope questions ({report['out_of_scope']} out of scope), mode {report['mode']}, "
         f"build {report['build_id']}:\n"
@@ -182,6 +184,8 @@ def cmd_eval(args, settings) -> int:
         out.print(
             f"answers: refusal accuracy {a['refusal_accuracy']}, in-scope refused {a['in_scope_refused']}, "
             f"out-of-scope refused {a['out_of_scope_refused']}, citation precision {a['citation_precision']}\n"
+            f"  answer_evidence {a['answer_evidence']} (the shown answer holds the evidence), shown characters "
+            f"median {a['shown_chars_median']}, p90 {a['shown_chars_p90']}\n"
             f"  answer latency p50 {a['answer_p50_ms']} ms, p95 {a['answer_p95_ms']} ms"
         )
     return 0

@@ -76,6 +76,12 @@ def normalize(text: str) -> str:
     return " ".join(re.findall(r"\w+", text))
 
 
+def contains_evidence(text: str, evidence: Sequence[str]) -> bool:
+    """Whether a text (e.g. the answer shown to the user) contains any evidence string."""
+    shown = normalize(text)
+    return any(normalize(e) in shown for e in evidence)
+
+
 def evidence_rank(hits: Sequence[Hit], evidence: Sequence[str]) -> int | None:
     """1-based rank of the first passage that contains any evidence string, or None."""
     wanted = [normalize(e) for e in evidence]
@@ -99,6 +105,8 @@ class QuestionResult:
     # Filled when answers are scored:
     refused: bool | None = None
     citations_hold_evidence: bool | None = None  # in-scope answers: does a cited passage contain evidence?
+    answer_evidence: bool | None = None  # in-scope: does the answer text the user reads contain evidence?
+    shown_chars: int | None = None  # length of the answer text the user reads
     answer_ms: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,8 +153,14 @@ def metrics_by_type(results: Sequence[QuestionResult], k: int) -> dict[str, dict
     for r in results:
         if "type" in r.extra and not r.expect_refusal:
             groups.setdefault(str(r.extra["type"]), []).append(r)
-    return {t: {key: m[key] for key in ("in_scope", "hit@1", f"hit@{k}", "mrr@10")}
-            for t, rs in sorted(groups.items()) for m in [metrics(rs, k)]}
+    table = {}
+    for name, rs in sorted(groups.items()):
+        m = metrics(rs, k)
+        row = {key: m[key] for key in ("in_scope", "hit@1", f"hit@{k}", "mrr@10")}
+        if any(r.answer_evidence is not None for r in rs):
+            row["answer_evidence"] = round(sum(bool(r.answer_evidence) for r in rs) / len(rs), 4)
+        table[name] = row
+    return table
 
 
 def evaluate_retrieval(
@@ -177,22 +191,29 @@ def evaluate_retrieval(
 def score_answers(
     ask: Callable[[GoldQuestion], Any], gold: Sequence[GoldQuestion], results: Sequence[QuestionResult],
 ) -> dict[str, Any]:
-    """Ask every gold question; refusal accuracy, citation precision and answer latency.
+    """Ask every gold question; refusal accuracy, citation precision, answer evidence, shown length, latency.
 
-    `ask(item)` returns an object with `.refused` and `.citations` (each with `.text`).
+    `ask(item)` returns an object with `.text`, `.refused` and `.citations` (each with `.text`).
     Citation precision: the share of answered in-scope questions whose cited passages contain evidence.
+    Answer evidence: the share of in-scope questions whose answer text, as the user reads it, contains
+    evidence (a refusal counts as a miss): what the user sees, not what the sources panel holds.
     """
     for item, result in zip(gold, results):
         started = time.perf_counter()
         answer = ask(item)
         result.answer_ms = (time.perf_counter() - started) * 1000
         result.refused = bool(answer.refused)
-        if not item.expect_refusal and not answer.refused:
-            result.citations_hold_evidence = evidence_rank(answer.citations, item.evidence) is not None
+        if not answer.refused:
+            result.shown_chars = len(answer.text)
+        if not item.expect_refusal:
+            result.answer_evidence = not answer.refused and contains_evidence(answer.text, item.evidence)
+            if not answer.refused:
+                result.citations_hold_evidence = evidence_rank(answer.citations, item.evidence) is not None
     in_scope = [r for r in results if not r.expect_refusal]
     out_scope = [r for r in results if r.expect_refusal]
     answered = [r for r in in_scope if not r.refused]
     latencies = [r.answer_ms for r in results if r.answer_ms is not None]
+    shown = [r.shown_chars for r in answered if r.shown_chars is not None]
 
     def share(items, cond) -> float | None:
         return round(sum(1 for r in items if cond(r)) / len(items), 4) if items else None
@@ -202,6 +223,9 @@ def score_answers(
         "in_scope_refused": share(in_scope, lambda r: r.refused),
         "out_of_scope_refused": share(out_scope, lambda r: r.refused),
         "citation_precision": share(answered, lambda r: r.citations_hold_evidence),
+        "answer_evidence": share(in_scope, lambda r: r.answer_evidence),
+        "shown_chars_median": round(statistics.median(shown)) if shown else None,
+        "shown_chars_p90": round(percentile(shown, 90)) if shown else None,
         "answer_p50_ms": round(percentile(latencies, 50), 1) if latencies else None,
         "answer_p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
     }

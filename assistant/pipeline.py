@@ -373,10 +373,11 @@ def evaluate(
         return retrieval.hits, retrieval.search_query
 
     report, results = evaluate_retrieval(run, gold, k, progress)
-    report = {"mode": mode, "build_id": index.build().build_id, **report, "by_type": metrics_by_type(results, k)}
+    report = {"mode": mode, "build_id": index.build().build_id, **report}
     if answers:
         assistant = assistant or Assistant(settings, index=index)
         report["answers"] = score_answers(lambda item: assistant.ask(item.question, item.history), gold, results)
+    report["by_type"] = metrics_by_type(results, k)
     return report, results
 
 
