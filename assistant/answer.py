@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from assistant.models import Answer, CaseRef, Citation, Hit
+from assistant.query import detect_language, question_type
+from assistant.excerpts import Excerpt, excerpts_for, source_label
+from assistant.text import plain, sentence_spans
 from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, Retrieval, _expansions, coverage, entities
 
 # The one "cannot answer" sentence per language, shared by the extractive answerer, the prompts
@@ -37,7 +40,10 @@ TEXTS = {
         "case": "Praktijkvoorbeeld",
         "employees": "medewerkers",
         "suggest": "Vragen waar de bronnen wel antwoord op geven:",
-        "uncovered": "Over {terms} vind ik niets in de bronnen; hieronder staat wat ze wel zeggen.",
+        "lead_definition": "Zo omschrijven de bronnen het:",
+        "lead_example": "Voorbeelden uit de bronnen:",
+        "gap_name": "Over {names} staat in deze fragmenten niets; ze gaan over wat de bronnen wel zeggen.",
+        "gap_figure": "Een getal hierover staat niet in deze fragmenten.",
         "empty": "Stel gerust een vraag over sociale innovatie, bijvoorbeeld: “Waar moet ik beginnen?”",
         "truncated": "Je vraag was erg lang; ik heb de eerste {n} tekens gebruikt.",
         "llm_unavailable": "Het taalmodel ({model}) is niet bereikbaar; de antwoorden komen nu rechtstreeks uit de bronnen.",
@@ -49,7 +55,10 @@ TEXTS = {
         "case": "Practice case",
         "employees": "employees",
         "suggest": "Questions the sources do answer:",
-        "uncovered": "The sources say nothing about {terms}; below is what they do say.",
+        "lead_definition": "How the sources describe it (quoted in Dutch):",
+        "lead_example": "Examples from the sources (quoted in Dutch):",
+        "gap_name": "These excerpts say nothing about {names}; they show what the sources do say.",
+        "gap_figure": "These excerpts give no figure for this.",
         "empty": "Feel free to ask a question about social innovation, for example: “Where do I start?”",
         "truncated": "Your question was very long; I used its first {n} characters.",
         "llm_unavailable": "The language model ({model}) cannot be reached; answers now come straight from the sources.",
@@ -69,14 +78,6 @@ MAX_CASES = 2
 REFUSAL_THRESHOLD = 0.86
 COVERAGE_WEIGHT = 0.2
 
-_ENGLISH_HINTS = frozenset(
-    "the what which who how is are do does can could should would i my we our you your there their about for with "
-    "of and to in it this that have has will when where why many much".split()
-)
-_DUTCH_HINTS = frozenset(
-    "de het een wat welke wie hoe is zijn kan kun kunnen moet moeten ik mijn we wij ons onze je jij jouw er over "
-    "voor met van en in dat dit heeft hebben wanneer waar waarom hoeveel zijn daar".split()
-)
 _START_INTENT = re.compile(
     r"\b(waar (moet ik |kan ik |te )?begin|hoe (moet ik |kan ik )?(beginnen|starten|begin)|eerste stap|beginnen|"
     r"hoe (?:pak|zet) (?:ik|je|we|u) [^?.!]{0,60}?\b(?:aan|op)|hoe (?:ga|moet|kan) (?:ik|je|we|u) [^?.!]{0,60}?"
@@ -85,14 +86,6 @@ _START_INTENT = re.compile(
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _LIST_MARKER = re.compile(r"(\s*(?:[-*•]|\d+[.)])\s+)")
 _CITATION = re.compile(r"\[(\d+)\]")
-
-
-def detect_language(text: str) -> str:
-    """"en" when the question reads as English, else "nl" (the default of the app)."""
-    words = _WORD.findall(text.lower())
-    en = sum(w in _ENGLISH_HINTS for w in words)
-    nl = sum(w in _DUTCH_HINTS for w in words)
-    return "en" if en > nl else "nl"
 
 
 def clean_question(question: str) -> tuple[str, list[str]]:
@@ -123,44 +116,6 @@ def with_start_term(question: str, terms: Sequence[QueryTerm], lexical: LexicalI
     if not is_start_question(question) or not stem <= lexical.df.keys() or any(stem in t.alternatives for t in terms):
         return terms
     return terms + [QueryTerm("beginnen", lexical.idf(next(iter(stem))), (stem,))]
-
-
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)|\n")
-_ABBREVIATIONS = frozenset(
-    "o.a. bijv. bv. dr. drs. ir. ing. prof. nr. ca. e.d. m.n. t.b.v. i.p.v. zgn. etc. e.g. i.e. vs. resp. mr. mw. st. "
-    "jan. feb. mrt. apr. jun. jul. aug. sep. sept. okt. nov. dec.".split()
-)
-
-
-def sentence_spans(text: str, min_chars: int = 25) -> list[tuple[int, int]]:
-    """Sentences of a passage as (start, end) offsets into it; list markers are left out of the span.
-
-    A full stop ends a sentence only before white space ("www.example.nl" stays whole) and not after
-    a common abbreviation ("o.a.", "bijv.") or an initial ("J.").
-    """
-    spans: list[tuple[int, int]] = []
-    start = 0
-
-    def add(s: int, e: int) -> None:
-        marker = _LIST_MARKER.match(text, s)
-        if marker and marker.end() <= e:
-            s = marker.end()
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e - s >= min_chars and re.search(r"[^\W\d_]{3}", text[s:e]):
-            spans.append((s, e))
-
-    for m in _BOUNDARY.finditer(text):
-        if m.group(0) != "\n":
-            word = text[text.rfind(" ", start, m.start()) + 1 : m.end()].lower().lstrip("(“\"'")
-            if word in _ABBREVIATIONS or re.fullmatch(r"[a-z]\.", word):
-                continue
-        add(start, m.end())
-        start = m.end()
-    add(start, len(text))
-    return spans
 
 
 _SOURCE_LINE = re.compile(r"\W*(bron|bronnen|source)\b", re.I)
@@ -396,11 +351,18 @@ def employees_label(employees: object, size_class: object, language: str) -> str
     return SIZE_LABELS[language].get(str(size_class), "")
 
 
-def quote(sentence: str) -> str:
-    """The sentence in quotation marks, unless it is a quotation already."""
-    if sentence[:1] in "“\"„'‘" and sentence.rstrip()[-1:] in "”\"'’":
-        return sentence
-    return f"“{sentence}”"
+def quote(text: str) -> str:
+    """Corpus text as a quotation the reader sees: Markdown markers dropped, lines joined, in quotation
+    marks unless it is a quotation already; the tail of a quotation that opened in an earlier sentence
+    ("… productiviteit.”") gets only the opening mark, never a doubled closing one."""
+    text = re.sub(r"\s*\n\s*", " ", plain(text)).strip()
+    opens, closes = text[:1] in "“\"„", text[-1:] in "”\""
+    if opens and closes and text.count("“") + text.count("„") <= 1:
+        return text
+    if closes and not any(ch in text for ch in "“„"):
+        return f"“{text}"
+    # Quotation marks inside: the outer ones are single, as Dutch nests them ('… “Ga …” …').
+    return f"‘{text}’" if any(ch in text for ch in "“”„\"") else f"“{text}”"
 
 
 class _Citations:
@@ -424,56 +386,77 @@ class _Citations:
 
 def compose_extractive(
     question: str, retrieval: Retrieval, case_hits: Sequence[Hit], lexical: LexicalIndex,
-    terms: Sequence[QueryTerm], language: str, primary: int | None = None,
+    terms: Sequence[QueryTerm], language: str, qtype: str | None = None, units: dict | None = None,
 ) -> Answer:
-    """A short answer of quoted sentences with citations, then practice cases; or a refusal.
+    """A short answer of labelled excerpts with citations, then practice cases; or a refusal.
 
-    `primary`: how many of the passages are the search's own results; the ones after them are read
-    only for sentences that cover more of the question (see `_candidates`).
-
-    `terms` are the user's own words (not the words carried over from earlier turns): they pick the
-    sentences inside the passages that retrieval found.
+    The excerpts (see assistant/excerpts.py) come from all passages the answer reads, cases included;
+    `terms` are the user's own words plus, at a third of their weight, what a follow-up carried over.
+    `units` adds the sentence units of `case_hits` to those of the retrieval.
     """
     t = TEXTS[language]
-    passages = [h for h in retrieval.hits if h.kind != "case"]
-    figures = bool(_FIGURE_QUESTION.search(question))
-    points = select_sentences(passages, terms, lexical, figures=figures, subject=definition_subject(question, lexical),
-                              primary=primary)
+    qtype = qtype or question_type(question)
+    units = {**retrieval.units, **(units or {})}
+    subject = definition_subject(question, lexical)
+    chosen = excerpts_for(retrieval.hits, units, retrieval.query_vector, terms, lexical, question, qtype,
+                          defines=(lambda text: defines(text, subject, lexical)) if subject else None)
     cases = [h for h in retrieval.hits if h.kind == "case"]
     cases += [h for h in case_hits if h.chunk_id not in {c.chunk_id for c in cases}]
-    if not points and not cases:
+    if not chosen and not cases:
         return refusal(language)
     citations = _Citations()
-    lines = [t["lead_start"] if is_start_question(question) else t["lead"]]
-    uncovered = uncovered_terms(terms, passages, lexical)
-    best_coverage = max((c.coverage for c in points), default=0.0)
-    # Partial coverage: a rare word of the question is in none of the passages and no sentence covers
-    # half of the question: answer what is covered and say what is not. (Refusing these instead cost
-    # 28% of the held-out in-scope questions; eval/README.md.)
-    if uncovered and points and best_coverage < PARTIAL_ANSWER:
-        lines.insert(0, t["uncovered"].format(terms=", ".join(f"‘{w}’" for w in uncovered)))
-    # Points in reading order: a definition first, then by citation and position in the passage.
-    for cand in sorted(points, key=lambda c: (not c.defining, c.rank, c.start)):
-        n = citations.cite(cand.hit, (cand.start, cand.end))
-        lines.append(f"- {quote(cand.text)} [{n}]")
-    case_refs = []
-    for hit in cases[:MAX_CASES]:
-        best = select_sentences([hit], terms, lexical, max_points=1, figures=figures)
+    lines = [t.get(f"lead_{qtype}", t["lead"])]
+    for ex in chosen:
+        n = citations.cite(ex.hit, ex.span)
+        lines.append(f"- **{source_label(ex.hit, ex.text, language)}**: {quote(ex.text)} [{n}]")
+    lines += gaps(question, qtype, chosen, language)
+    case_refs, named = [], set()
+    quoted = {str(ex.hit.meta.get("organisation") or "") for ex in chosen if ex.hit.kind == "case"}
+    shown_cases = 0
+    for hit in cases:
+        name = str(hit.meta.get("organisation") or hit.title)
+        if name in named:
+            continue
+        named.add(name)
+        if name in quoted:  # already quoted above: its card is shown, its name not repeated
+            case_refs.append(CaseRef.from_hit(hit, citations.cite(hit, None)))
+            continue
+        if shown_cases >= MAX_CASES:
+            continue
+        shown_cases += 1
         meta = hit.meta
         label = ", ".join(x for x in (meta.get("sector"), employees_label(meta.get("employees"), meta.get("size_class"),
                                                                             language)) if x)
-        name = meta.get("organisation") or hit.title
-        if best and best[0].coverage >= 0.5:
-            n = citations.cite(hit, (best[0].start, best[0].end))
-            lines.append(f"\n{t['case']}: {name} ({label}): {quote(best[0].text)} [{n}]")
+        best = excerpts_for([hit], units, retrieval.query_vector, terms, lexical, question, qtype,
+                            max_excerpts=1, budget=350)
+        if best and best[0].coverage >= PARTIAL_ANSWER and len(best[0].text) <= 350:
+            n = citations.cite(hit, best[0].span)
+            lines.append(f"\n{t['case']}: **{plain(name)}** ({label}): {quote(best[0].text)} [{n}]")
         else:
             # No sentence of the case answers the question itself: its title says what the case is about.
             n = citations.cite(hit, None)
-            about = hit.title.split(": ", 1)[-1]
-            lines.append(f"\n{t['case']}: {name} ({label}) — {about} [{n}]")
+            about = plain(hit.title.split(": ", 1)[-1])
+            lines.append(f"\n{t['case']}: **{plain(name)}** ({label}) — {about} [{n}]")
         case_refs.append(CaseRef.from_hit(hit, n))
     return Answer(text="\n".join(lines), citations=citations.all(), cases=case_refs, refused=False,
                   mode="extractive", language=language)
+
+
+_HOW_MANY = re.compile(r"\b(hoeveel|how (?:many|much))\b", re.I)
+
+
+def gaps(question: str, qtype: str, chosen: Sequence[Excerpt], language: str) -> list[str]:
+    """What the shown excerpts leave out of a central part of the question: a name it asks about, or the
+    figure a "hoeveel" question wants. Said only then; ordinary words never trigger it."""
+    shown = " ".join(f"{ex.text} {ex.hit.title} {ex.hit.meta.get('organisation') or ''}" for ex in chosen).lower()
+    t = TEXTS[language]
+    out = []
+    missing = [n for n in dict.fromkeys(entities(question)) if n.lower() not in shown and len(n) > 2]
+    if missing:
+        out.append(t["gap_name"].format(names=", ".join(f"‘{n}’" for n in missing)))
+    if qtype == "result" and _HOW_MANY.search(question) and not any(re.search(r"\d", ex.text) for ex in chosen):
+        out.append(t["gap_figure"])
+    return [f"\n_{line}_" for line in out]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from assistant.config import ChunkingSettings
 from assistant.models import Chunk, Document
+from assistant.text import sentence_ends
 
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 PATH_SEPARATOR = " > "
-# A sentence ends at . ! ? or … (optionally followed by a closing quote or bracket) before white space.
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
@@ -72,9 +71,9 @@ def _units(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, i
             spans.append((p_start, p_end))
             continue
         s_start = p_start
-        for m in _SENTENCE_END.finditer(text, p_start, p_end):
-            spans.append((s_start, m.end()))
-            s_start = m.end()
+        for cut in sentence_ends(text, p_start, p_end):
+            spans.append((s_start, cut))
+            s_start = cut
         spans.append((s_start, p_end))
     trimmed: list[tuple[int, int]] = []
     for s, e in spans:

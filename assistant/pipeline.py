@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
+import numpy as np
+
 from assistant.chunking import chunk_document, find_section
 from assistant.config import Settings
 from assistant.corpus import corpus_sources, load_corpus
@@ -44,6 +46,7 @@ from assistant.answer import (
     asks_unstated_amount,
     refusal,
 )
+from assistant.query import question_type
 from assistant.retrieve import (
     CARRIED_WEIGHT,
     HybridSearcher,
@@ -56,13 +59,14 @@ from assistant.retrieve import (
     query_terms,
 )
 from assistant.store import Build, Manifest, Store, open_store
+from assistant.text import sentence_spans
 
 logger = logging.getLogger(__name__)
 # A practice case is shown when its similarity is within this margin of the best passage's.
 CASE_MARGIN = 0.025
 
 # Bump when chunking or cleaning code changes in a way that changes chunks: old indexes become stale.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2  # 2: sentence units with vectors stored with every passage
 
 
 class Progress(Protocol):
@@ -90,6 +94,21 @@ def check_compatible(manifest: Manifest, settings: Settings) -> None:
             f"and chunking {manifest.chunking}, but the settings ask for embedder {settings.embedder!r} and chunking "
             f"{settings.chunking.model_dump()}; run `assistant index --rebuild` (or restore the old settings)."
         )
+
+
+def embed_units(chunks: Sequence[Chunk], embedder: Embedder, batch: int = 32) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
+    """Every passage's sentences (spans into its text) and their vectors: what the answer step scores
+    as excerpts and retrieval matches as sentence windows, embedded once here instead of per question."""
+    spans = [sentence_spans(c.text) for c in chunks]
+    texts = [c.text[a:b] for c, sp in zip(chunks, spans) for a, b in sp]
+    vectors = [np.asarray(embedder.embed_passages(texts[i : i + batch]), dtype=np.float32)
+               for i in range(0, len(texts), batch)]
+    matrix = np.concatenate(vectors) if vectors else np.zeros((0, embedder.spec.dimension), np.float32)
+    out, pos = [], 0
+    for sp in spans:
+        out.append((sp, matrix[pos : pos + len(sp)]))
+        pos += len(sp)
+    return out
 
 
 @dataclass
@@ -179,7 +198,7 @@ def build_index(
             for i in range(0, total, batch):
                 part = chunks[i : i + batch]
                 vectors = embedder.embed_passages([c.embedding_text() for c in part])
-                build.add(part, vectors)
+                build.add(part, vectors, embed_units(part, embedder, batch))
                 progress(min(i + batch, total), total, "embedding")
             files = {s: dict(old_files[s]) for s in old_files if s not in changed and s not in removed}
             for doc in to_embed:
@@ -465,13 +484,13 @@ class Assistant:
                 or asks_unstated_amount(cleaned, retrieval.hits)):
             answer = refusal(language, notices)
         else:
-            case_hits = self._cases(query, context, filters, retrieval)
+            case_hits, case_units = self._cases(query, context, filters, retrieval)
             answer = None
             if model is not None:
                 answer = self._generate(model, retrieval, cleaned, language, lexical, on_token, notices)
             if answer is None:
-                answer = compose_extractive(
-                    cleaned, retrieval, case_hits, lexical, own_terms, language, primary=self.settings.top_k)
+                answer = compose_extractive(cleaned, retrieval, case_hits, lexical, own_terms, language,
+                                            question_type(cleaned), case_units)
             answer.notices = notices + [n for n in answer.notices if n not in notices]
         timings["answer_ms"] = (time.perf_counter() - t0) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
@@ -481,7 +500,8 @@ class Assistant:
         answer.evidence = round(score, 4)
         return answer
 
-    def _cases(self, query: str, history: Sequence[str], filters: Filters | None, retrieval: Retrieval) -> list[Hit]:
+    def _cases(self, query: str, history: Sequence[str], filters: Filters | None,
+               retrieval: Retrieval) -> tuple[list[Hit], dict]:
         """Practice cases close to the question: nearly as similar as the best passage, with a shared word.
 
         A "waar begin ik" question without filters gets the small companies' cases (an mkb reader's
@@ -490,12 +510,12 @@ class Assistant:
         case_filters = Filters(**{**(filters.__dict__ if filters else {}), "kind": "case"})
         if is_start_question(retrieval.search_query) and (filters is None or filters == Filters()):
             small = self.index.retrieve(query, MAX_CASES, Filters(kind="case", size_class="klein"),
-                                        history=history, same_query_as=retrieval).hits
-            if small:
-                return small
-        hits = self.index.retrieve(query, MAX_CASES, case_filters, history=history, same_query_as=retrieval).hits
-        return [h for h in hits if (h.meta.get("dense_score") or 0) >= retrieval.best_dense - CASE_MARGIN
-                and (h.meta.get("lexical_score") or 0) >= 1.0]
+                                        history=history, same_query_as=retrieval)
+            if small.hits:
+                return small.hits, small.units
+        found = self.index.retrieve(query, MAX_CASES, case_filters, history=history, same_query_as=retrieval)
+        return [h for h in found.hits if (h.meta.get("dense_score") or 0) >= retrieval.best_dense - CASE_MARGIN
+                and (h.meta.get("lexical_score") or 0) >= 1.0], found.units
 
     def _generate(self, model, retrieval: Retrieval, question: str, language: str, lexical, on_token, notices):
         """A generated answer, or None (with a notice) when the model is down or cites nothing."""

@@ -16,7 +16,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Sequence
 
+import numpy as np
+
 from assistant.models import Filters, Hit, passage_context
+from assistant.query import needs_context
+from assistant.store import UNIT_KEYS, decode_units
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Reciprocal rank fusion constant from Cormack, Clarke & Büttcher (2009), "Reciprocal Rank Fusion
@@ -126,11 +130,21 @@ class LexicalIndex:
             {w.lower() for t in texts for w in _WORD.findall(t) if w.isupper() and len(w) >= 2 and w.isalpha()}
             | {m.group(1) for t in texts for m in _LOWER_ABBREVIATION.finditer(t)})
         self.tokens = {cid: frozenset(doc) for cid, doc in zip(self.ids, corpus)}
+        self._token_cache: dict[str, frozenset[str]] = {}
         self.df = Counter(tok for doc in self.tokens.values() for tok in doc)
         self._vocab = set(self.df)
         self._bm25 = bm25s.BM25()
         if self.ids:
             self._bm25.index(corpus, show_progress=False)
+
+    def text_tokens(self, text: str) -> frozenset[str]:
+        """The token set of a text (a sentence of a passage), cached: answers score the same sentences often."""
+        tokens = self._token_cache.get(text)
+        if tokens is None:
+            if len(self._token_cache) >= 20_000:
+                self._token_cache.clear()
+            tokens = self._token_cache[text] = frozenset(self.tokenizer(text))
+        return tokens
 
     def idf(self, token: str) -> float:
         """BM25's inverse document frequency; a token the corpus never uses gets the highest value."""
@@ -336,13 +350,6 @@ def coverage(terms: Sequence[QueryTerm], tokens: frozenset[str] | set[str]) -> f
     return sum(t.weight for t in terms if any(a <= tokens for a in t.alternatives)) / total
 
 
-# Words that make a question lean on the conversation before it ("Hoeveel mensen werken daar?").
-_REFERRING = frozenset(
-    "daar daarvan daarna daarvoor daarbij daarin daarmee daarop hier hierbij hiervan hiervoor ze zij hun hen "
-    "hem haar die dat deze dit zoiets zo'n dezelfde diezelfde "
-    "there they them their it its that this those these such".split()
-)
-_CONTINUATIONS = ("en ", "and ", "maar ", "but ", "ook ", "also ", "what about ", "en wat ", "hoe zit het met ")
 _QUESTION_WORDS = frozenset(
     "wat wie waar wanneer waarom hoe hoeveel welk welke kun kan kunnen moet moeten mag vertel eens graag "
     "what who where when why how which tell me about please can could should does do is are".split()
@@ -353,13 +360,6 @@ _ENTITY = re.compile(r"\b[A-Z][\w&'-]*[A-Z0-9][\w&'-]*\b|(?<![.?!]\s)(?<!^)\b[A-
 def entities(text: str) -> list[str]:
     """Proper names in a turn: capitalised words not at the start of a sentence, and acronyms (SER, QRM)."""
     return [m.group(0) for m in _ENTITY.finditer(text.strip())]
-
-
-def needs_context(question: str) -> bool:
-    """Whether a question refers back to earlier turns instead of standing on its own."""
-    q = question.strip().lower()
-    words = _WORD.findall(q)
-    return bool(words) and (q.startswith(_CONTINUATIONS) or any(w in _REFERRING for w in words))
 
 
 def carried_terms(question: str, history: Sequence[str] = ()) -> str:
@@ -403,6 +403,9 @@ class Retrieval:
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per step
     expanded_query: str = ""  # what both searches looked for (the query plus thesaurus terms)
     query_vector: Any = None  # its embedding, reusable by a second search of the same query
+    build_id: str = ""  # the index build every passage came from (one live build per question)
+    carried: str = ""  # what a follow-up carried over from the earlier turn ("" for a self-contained question)
+    units: dict[str, Any] = field(default_factory=dict)  # chunk id -> (sentence spans, their vectors)
 
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -417,32 +420,59 @@ class HybridSearcher:
     """
 
     def __init__(self, build, embedder, *, candidates: int = 50, per_section: int = 2,
-                 expand: bool = True, decompound: bool = True, follow_ups: bool = True) -> None:
-        """`expand`, `decompound` and `follow_ups` switch off the thesaurus, compound splitting and
-        history condensing (for ablations in benchmarks/; the defaults are what the app uses)."""
+                 expand: bool = True, decompound: bool = True, follow_ups: bool = True, windows: bool = True) -> None:
+        """`expand`, `decompound`, `follow_ups` and `windows` switch off the thesaurus, compound splitting,
+        history condensing and the sentence-window ranking (for ablations in benchmarks/; the defaults
+        are what the app uses)."""
         if candidates <= 0 or per_section <= 0:
             raise ValueError(f"candidates and per_section must be greater than 0. Currently {candidates}, {per_section}.")
         self.build = build
         self.embedder = embedder
         self.candidates = candidates
         self.per_section = per_section
-        self.expand, self.decompound, self.follow_ups = expand, decompound, follow_ups
+        self.expand, self.decompound, self.follow_ups, self.windows = expand, decompound, follow_ups, windows
         self._lock = threading.Lock()
         self._lexical: LexicalIndex | None = None
         self._records: dict[str, tuple[str, dict]] = {}
+        self._units: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
+        self._windows: tuple[np.ndarray, list[str]] | None = None
 
     def lexical(self) -> LexicalIndex:
         with self._lock:
             if self._lexical is None:
                 records: dict[str, tuple[str, dict]] = {}
+                units: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
                 for page in self.build.all_records(include_embeddings=False):
                     for cid, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
-                        records[cid] = (text, meta)
+                        decoded = decode_units(meta)
+                        if decoded is not None:
+                            units[cid] = decoded
+                        records[cid] = (text, {k: v for k, v in meta.items() if k not in UNIT_KEYS})
                 ids = list(records)
                 texts = [lexical_text(*records[cid]) for cid in ids]
-                self._records = records
+                self._records, self._units = records, units
+                self._windows = sentence_windows(units)
                 self._lexical = LexicalIndex(ids, texts, decompound=self.decompound)
             return self._lexical
+
+    def window_ranking(self, vector: np.ndarray, n: int, allowed: set[str] | None = None) -> list[str]:
+        """Passages ranked by their best window of 2-3 consecutive sentences against the query: a passage
+        whose answer sits in two sentences of a long text is found even when the whole passage is diluted."""
+        if self._windows is None or vector is None:
+            return []
+        matrix, owners = self._windows
+        order = np.argsort(-(matrix @ np.asarray(vector, dtype=np.float32)))
+        ranking: list[str] = []
+        seen: set[str] = set()
+        for j in order:
+            cid = owners[j]
+            if cid in seen or (allowed is not None and cid not in allowed):
+                continue
+            seen.add(cid)
+            ranking.append(cid)
+            if len(ranking) >= n:
+                break
+        return ranking
 
     def _hit(self, cid: str, score: float) -> Hit:
         text, meta = self._records[cid]
@@ -475,9 +505,9 @@ class HybridSearcher:
             reusable = same_query_as is not None and same_query_as.expanded_query == expanded
             vector = same_query_as.query_vector if reusable else None
             vector = self.embedder.embed_query(expanded) if vector is None else vector
-        dense = self.build.query(vector, n, filters) if vector is not None else []
+        dense = self.build.query_scores(vector, n, filters) if vector is not None else []
         timings["dense_ms"] = (time.perf_counter() - t0) * 1000
-        dense_scores = {h.chunk_id: h.score for h in dense}
+        dense_scores = dict(dense)
         best_dense = max(dense_scores.values(), default=0.0)
 
         t0 = time.perf_counter()
@@ -493,8 +523,10 @@ class HybridSearcher:
         timings["lexical_ms"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
-        rankings = {"dense": [[h.chunk_id for h in dense]], "lexical": [[cid for cid, _ in lexical_hits]]}
+        rankings = {"dense": [[cid for cid, _ in dense]], "lexical": [[cid for cid, _ in lexical_hits]]}
         rankings["hybrid"] = rankings["dense"] + rankings["lexical"]
+        if mode == "hybrid" and self.windows:
+            rankings["hybrid"].append(self.window_ranking(vector, n, allowed))
         fused = reciprocal_rank_fusion(rankings[mode])
         section_of = {cid: f"{self._records[cid][1]['doc_id']}\x00{self._records[cid][1]['section']}"
                       for cid, _ in fused if cid in self._records}
@@ -508,7 +540,32 @@ class HybridSearcher:
             hit.meta["lexical_score"] = lex_score.get(cid)
             hits.append(hit)
         timings["fuse_ms"] = (time.perf_counter() - t0) * 1000
-        return Retrieval(question, query, hits, best_dense, timings, expanded, vector)
+        units = {h.chunk_id: self._units[h.chunk_id] for h in hits if h.chunk_id in self._units}
+        return Retrieval(question, query, hits, best_dense, timings, expanded, vector,
+                         build_id=self.build.build_id, carried=carried, units=units)
+
+
+WINDOW_SIZES = (2, 3)
+
+
+def sentence_windows(units: dict[str, tuple[list[tuple[int, int]], np.ndarray]],
+                     sizes: Sequence[int] = WINDOW_SIZES) -> tuple[np.ndarray, list[str]] | None:
+    """Unit vectors of every window of `sizes` consecutive sentences (a passage with fewer sentences
+    counts as one window), each with the passage it belongs to; None when the build has no units."""
+    rows: list[np.ndarray] = []
+    owners: list[str] = []
+    for cid, (_, vectors) in units.items():
+        n = len(vectors)
+        if n == 0:
+            continue
+        for size in sizes:
+            for i in range(max(1, n - size + 1)):
+                v = vectors[i : i + size].sum(axis=0)
+                rows.append(v / (np.linalg.norm(v) or 1.0))
+                owners.append(cid)
+            if n <= size:
+                break
+    return (np.asarray(rows, dtype=np.float32), owners) if rows else None
 
 
 def lexical_text(text: str, meta: dict[str, Any]) -> str:

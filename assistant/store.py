@@ -13,6 +13,7 @@ the previous build serving.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import json
@@ -79,6 +80,33 @@ class Manifest:
         return cls(**data)
 
 
+# Sentence units of a passage travel with it in its metadata, so every copy, deletion and server
+# collection of a build keeps them in step with their passage: their spans (JSON, offsets into the
+# passage) and their vectors (float16, base64), embedded once at index time.
+UNIT_SPANS = "unit_spans"
+UNIT_VECTORS = "unit_vectors"
+UNIT_KEYS = (UNIT_SPANS, UNIT_VECTORS)
+
+
+def encode_units(spans: Sequence[tuple[int, int]], vectors: np.ndarray) -> dict[str, str]:
+    """Metadata fields for a passage's sentence units."""
+    matrix = np.asarray(vectors, dtype=np.float16).reshape(len(spans), -1) if spans else np.zeros((0, 0), np.float16)
+    return {UNIT_SPANS: json.dumps([list(s) for s in spans]),
+            UNIT_VECTORS: base64.b64encode(matrix.tobytes()).decode("ascii")}
+
+
+def decode_units(meta: dict[str, Any]) -> tuple[list[tuple[int, int]], np.ndarray] | None:
+    """A passage's sentence spans and their vectors (float32, one row per span), or None when the
+    build has none (a build from before units were stored)."""
+    if UNIT_SPANS not in meta or UNIT_VECTORS not in meta:
+        return None
+    spans = [(int(a), int(b)) for a, b in json.loads(meta[UNIT_SPANS])]
+    raw = np.frombuffer(base64.b64decode(meta[UNIT_VECTORS]), dtype=np.float16)
+    if not spans:
+        return [], np.zeros((0, 0), np.float32)
+    return spans, raw.reshape(len(spans), -1).astype(np.float32)
+
+
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     """Chroma metadata for a chunk: its place in the document plus the document's scalar front matter."""
     meta: dict[str, Any] = {}
@@ -139,7 +167,7 @@ def _hits(result: dict) -> list[Hit]:
                 score=1.0 - float(dist),  # cosine distance -> cosine similarity
                 start=int(meta["start"]),
                 end=int(meta["end"]),
-                meta=dict(meta),
+                meta={k: v for k, v in meta.items() if k not in UNIT_KEYS},
             )
         )
     return hits
@@ -153,14 +181,21 @@ class Build:
         self.collection = collection
         self.manifest = manifest
 
-    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray,
+            units: Sequence[tuple[Sequence[tuple[int, int]], np.ndarray]] | None = None) -> None:
+        """Store passages with their vectors and, when given, each passage's sentence units (spans, vectors)."""
+        metas = [chunk_metadata(c) for c in chunks]
+        if units is not None:
+            if len(units) != len(chunks):
+                raise ValueError(f"units must give one entry per chunk ({len(units)} != {len(chunks)}).")
+            metas = [{**m, **encode_units(*u)} for m, u in zip(metas, units)]
         for i in range(0, len(chunks), _ADD_BATCH):
             part = chunks[i : i + _ADD_BATCH]
             self.collection.add(
                 ids=[c.id for c in part],
                 embeddings=np.asarray(vectors[i : i + _ADD_BATCH], dtype=np.float32),
                 documents=[c.text for c in part],
-                metadatas=[chunk_metadata(c) for c in part],
+                metadatas=metas[i : i + _ADD_BATCH],
             )
 
     def delete_source(self, source: str) -> None:
@@ -181,6 +216,19 @@ class Build:
                 include=["documents", "metadatas", "distances"],
             )
         return _hits(result)
+
+    def query_scores(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the k nearest passages: ids and distances only, so a search
+        does not carry every passage's stored units back from Chroma."""
+        with self._reading():
+            n = min(k, self.collection.count())
+            if n == 0:
+                return []
+            result = self.collection.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n,
+                where=where_clause(filters), include=["distances"],
+            )
+        return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0])]
 
     def _reading(self):
         """Chroma's own errors (an unreachable server, damaged files) become one StoreError naming the fix."""

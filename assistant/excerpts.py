@@ -1,0 +1,246 @@
+"""Excerpts: the passages' own text that an extractive answer shows.
+
+Candidate units are single sentences and windows of two or three consecutive sentences of the
+passages an answer reads. Each is scored by the dense similarity of the unit to the question (its
+sentence vectors were embedded at index time), fused with how much of the question's wording it
+covers, a prior for its passage's rank, and a bonus for the shape the question asks for (a
+definition, a reason, a figure, a step). The best few are shown, without overlaps and at most two per
+passage, within a length budget. Every excerpt is labelled with what it is about: the case's
+organisation, or the document's short title and year, plus "voorstel" for a proposal and the period
+of a scheme that has ended. Measured on the gold sets in eval/README.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Sequence
+
+import numpy as np
+
+from assistant.models import Hit
+from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, coverage, entities
+from assistant.text import opens_with_reference, plain, sentence_spans, word_list
+
+# Fusion weights and budget, chosen on the tuning sets (gold, heldout, heldout2, heldout3; eval/README.md).
+DENSE_WEIGHT = 0.5  # per standard deviation of the unit-question similarity among the candidates
+COVERAGE_WEIGHT = 1.0  # share of the question's term weight the unit covers (0..1)
+RANK_PRIOR = 1.0  # prior of the passage at rank r: RANK_PRIOR / r**2
+SHAPE_BONUS = 0.3  # a unit of the shape the question type asks for
+NAME_BONUS = 0.5  # a unit that names what the question names ("Aldowa", "Buurtzorg")
+MAX_WINDOW = 3  # sentences per unit
+MAX_EXCERPTS = 4
+PER_PASSAGE = 2
+BUDGET_CHARS = 1100  # quoted characters per answer (the first excerpt is always shown)
+SUBJECT_EXTRA_CHARS = 200  # what repairing an excerpt's lost subject may add beyond the budget
+
+_FIGURE = re.compile(r"\d")
+_QUESTION_END = re.compile(r"[?:][\"'”’)]*\s*$")  # a question (answered after it) or a colon (a list follows)
+_SOURCE_LINE = re.compile(r"\W*(bron|bronnen|source)\b", re.I)
+# A reading tip or web address ("Meer lezen: https://…", "Buurtzorg (kennisbanksocialeinnovatie.nl)")
+# is a pointer, not an answer: no excerpt includes it.
+_REFERENCE = re.compile(r"https?://|www\.|\b[\w-]+\.(?:nl|com|org|eu|de|be|net)\b|^\W*(?:meer lezen|zie ook|lees meer)\b", re.I)
+_PERIOD = re.compile(r"\b((?:19|20)\d\d)\s*[-–]\s*((?:19|20)\d\d)\b")
+
+
+@dataclass
+class Excerpt:
+    """A unit of consecutive sentences of one passage, with its scores."""
+
+    hit: Hit
+    rank: int  # of the passage among those the answer reads, from 1
+    first: int  # index of its first and last sentence among the passage's sentences
+    last: int
+    start: int  # offsets into hit.text
+    end: int
+    dense: float
+    coverage: float
+    score: float = 0.0
+    tokens: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def text(self) -> str:
+        return self.hit.text[self.start : self.end]
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return (self.start, self.end)
+
+    def doc_span(self) -> tuple[int, int]:
+        return (self.hit.start + self.start, self.hit.start + self.end)
+
+
+def _has_prefix(tokens: Sequence[str], prefixes: frozenset[str]) -> bool:
+    return any(w.startswith(p) for w in tokens for p in prefixes)
+
+
+def shape_match(text: str, qtype: str) -> bool:
+    """Whether a unit has the shape a question type asks for: a figure for "result", a reason word for
+    "reason", a step for "start" (word lists in assistant/data/)."""
+    if qtype == "result":
+        return bool(_FIGURE.search(text))
+    words = _WORD.findall(text.lower())
+    if qtype == "reason":
+        return _has_prefix(words, word_list("reason_words"))
+    if qtype == "start":
+        return _has_prefix(words, word_list("step_words"))
+    return False
+
+
+def candidates(
+    hits: Sequence[Hit], units: dict[str, Any], query_vector: Any, terms: Sequence[QueryTerm],
+    lexical: LexicalIndex, qtype: str = "other", names: Sequence[str] = (), defines=None,
+) -> list[Excerpt]:
+    """Every unit of up to MAX_WINDOW consecutive sentences of the passages, scored, best first.
+
+    `units` maps a chunk id to its sentence spans and vectors (stored at index time); a passage without
+    them (an index built before units existed) is split here and scored on its wording only.
+    `defines(text)` tells whether a unit defines what a definition question asks about.
+    """
+    q = None if query_vector is None else np.asarray(query_vector, dtype=np.float32)
+    lowered_names = [n.lower() for n in names]
+    out: list[Excerpt] = []
+    for rank, hit in enumerate(hits, 1):
+        spans, vectors = units.get(hit.chunk_id) or (sentence_spans(hit.text), None)
+        if vectors is not None and len(vectors) != len(spans):
+            vectors = None
+        sentence_tokens = [lexical.text_tokens(hit.text[a:b]) for a, b in spans]
+        usable = [not _REFERENCE.search(hit.text[a:b]) for a, b in spans]
+        for i in range(len(spans)):
+            for w in range(1, MAX_WINDOW + 1):
+                j = i + w - 1
+                if j >= len(spans):
+                    break
+                if not usable[j]:
+                    break
+                start, end = spans[i][0], spans[j][1]
+                text = hit.text[start:end]
+                last_sentence = hit.text[spans[j][0] : spans[j][1]]
+                # A unit never ends on a question or a colon (what answers it follows) nor is a source line.
+                if _QUESTION_END.search(last_sentence) or (w == 1 and _SOURCE_LINE.match(text)):
+                    continue
+                dense = 0.0
+                if q is not None and vectors is not None:
+                    v = vectors[i : j + 1].sum(axis=0)
+                    dense = float(q @ v / (np.linalg.norm(v) or 1.0))
+                tokens = frozenset().union(*sentence_tokens[i : j + 1])
+                out.append(Excerpt(hit, rank, i, j, start, end, dense, coverage(terms, tokens), tokens=tokens))
+    if not out:
+        return out
+    dense = np.array([c.dense for c in out])
+    mean, std = float(dense.mean()), float(dense.std()) or 1.0
+    for c in out:
+        shaped = shape_match(c.text, qtype) or (qtype == "definition" and defines is not None and defines(c.text))
+        named = any(n in c.text.lower() or n in c.hit.title.lower() for n in lowered_names)
+        c.score = (DENSE_WEIGHT * (c.dense - mean) / std + COVERAGE_WEIGHT * c.coverage + RANK_PRIOR / c.rank ** 2
+                   + (SHAPE_BONUS if shaped else 0.0) + (NAME_BONUS if named else 0.0))
+    return sorted(out, key=lambda c: -c.score)
+
+
+def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
+    return bool(a and b) and len(a & b) / len(a | b) > 0.6
+
+
+def select(ranked: Sequence[Excerpt], max_excerpts: int = MAX_EXCERPTS, budget: int = BUDGET_CHARS) -> list[Excerpt]:
+    """The best excerpts that fit: no overlap in a document, at most PER_PASSAGE per passage, no
+    near-duplicates, within `budget` quoted characters (the best one always)."""
+    chosen: list[Excerpt] = []
+    used = 0
+    for c in ranked:
+        if len(chosen) >= max_excerpts:
+            break
+        a, b = c.doc_span()
+        if any(x.hit.doc_id == c.hit.doc_id and a < x.doc_span()[1] and x.doc_span()[0] < b for x in chosen):
+            continue
+        if sum(x.hit.chunk_id == c.hit.chunk_id for x in chosen) >= PER_PASSAGE:
+            continue
+        if chosen and used + len(c.text) > budget:
+            continue
+        if any(_near_duplicate(c.tokens, x.tokens) for x in chosen):
+            continue
+        chosen.append(c)
+        used += len(c.text)
+    return chosen
+
+
+def keep_subject(excerpt: Excerpt, units: dict[str, Any], room: int) -> Excerpt:
+    """An excerpt that opens by referring back ("Het bedrijf is overgenomen …", "Ze stellen …") starts
+    one sentence earlier, where its subject is named, when that fits in `room` characters."""
+    if excerpt.first == 0 or not opens_with_reference(excerpt.text):
+        return excerpt
+    spans = (units.get(excerpt.hit.chunk_id) or (sentence_spans(excerpt.hit.text), None))[0]
+    if excerpt.first >= len(spans):
+        return excerpt
+    previous = spans[excerpt.first - 1]
+    if excerpt.start - previous[0] > room:
+        return excerpt
+    return Excerpt(excerpt.hit, excerpt.rank, excerpt.first - 1, excerpt.last, previous[0], excerpt.end,
+                   excerpt.dense, excerpt.coverage, excerpt.score, excerpt.tokens)
+
+
+def excerpts_for(
+    hits: Sequence[Hit], units: dict[str, Any], query_vector: Any, terms: Sequence[QueryTerm],
+    lexical: LexicalIndex, question: str, qtype: str = "other", defines=None,
+    max_excerpts: int = MAX_EXCERPTS, budget: int = BUDGET_CHARS,
+) -> list[Excerpt]:
+    """The excerpts an answer shows, best first, each keeping its subject."""
+    ranked = candidates(hits, units, query_vector, terms, lexical, qtype, entities(question), defines)
+    chosen = select(ranked, max_excerpts, budget)
+    room = budget + SUBJECT_EXTRA_CHARS - sum(len(c.text) for c in chosen)
+    out = []
+    for c in chosen:
+        repaired = keep_subject(c, units, room)
+        room -= len(repaired.text) - len(c.text)
+        out.append(repaired)
+    # A repaired excerpt may now reach into another one of the same passage: keep the better.
+    kept: list[Excerpt] = []
+    for c in out:
+        if not any(x.hit.doc_id == c.hit.doc_id and c.doc_span()[0] < x.doc_span()[1] and x.doc_span()[0] < c.doc_span()[1]
+                   for x in kept):
+            kept.append(c)
+    return kept
+
+
+# --- labels: what an excerpt is about ---------------------------------------------------------------
+
+def _year(meta: dict[str, Any]) -> str:
+    m = re.match(r"\s*'?((?:19|20)\d\d)", str(meta.get("date") or ""))
+    return m.group(1) if m else ""
+
+
+def ended_periods(text: str, today: date | None = None) -> list[str]:
+    """Year ranges in a text that have ended ("ESF-programma 2007-2013" -> ["2007–2013"])."""
+    year = (today or date.today()).year
+    return list(dict.fromkeys(f"{a}–{b}" for a, b in _PERIOD.findall(text) if int(a) <= int(b) < year))
+
+
+def is_proposal(section: str) -> bool:
+    """Whether a heading path marks a proposal or recommendation ("3 Enkele voorstellen > 3.3 …")."""
+    words = set(_WORD.findall(section.lower()))
+    return bool(words & word_list("proposal_headings"))
+
+
+LABEL_WORDS = {
+    "nl": {"case": "praktijkvoorbeeld", "proposal": "voorstel", "ended": "afgelopen"},
+    "en": {"case": "practice case", "proposal": "proposal", "ended": "ended"},
+}
+
+
+def source_label(hit: Hit, excerpt_text: str = "", language: str = "nl") -> str:
+    """What an excerpt is about, for the reader: "Aldowa (praktijkvoorbeeld)", "SER-advies (2023),
+    voorstel", "Artikel ‘Sociale Innovatie’ (2019), ESF 2007–2013 afgelopen"."""
+    words = LABEL_WORDS[language]
+    meta = hit.meta
+    if hit.kind == "case":
+        return f"{plain(str(meta.get('organisation') or hit.title))} ({words['case']})"
+    name = plain(str(meta.get("short_title") or hit.title))
+    if len(name) > 60:
+        name = name[:57].rsplit(" ", 1)[0] + " …"
+    year = _year(meta)
+    label = f"{name} ({year})" if year else name
+    tags = []
+    if is_proposal(hit.section):
+        tags.append(words["proposal"])
+    tags += [f"{period} {words['ended']}" for period in ended_periods(excerpt_text)]
+    return ", ".join([label, *tags])

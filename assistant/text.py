@@ -1,0 +1,98 @@
+"""Text analysis shared by chunking, the index build and the answer: one sentence splitter, and the
+plain reading of corpus Markdown in quotes.
+
+Offsets always point into the original text, so a quote can be highlighted in its passage.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@lru_cache(maxsize=None)
+def word_list(name: str) -> frozenset[str]:
+    """A word list from assistant/data/<name>.txt: one entry per line, `#` starts a comment."""
+    lines = (DATA_DIR / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(e for line in lines if (e := line.split("#", 1)[0].strip().lower()))
+
+
+# A sentence ends at . ! ? or … (optionally followed by a closing quote or bracket) before white space
+# or the end of the text, and at a line break (list items, table rows).
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]*_]*(?=\s|$)|\n")
+_LIST_MARKER = re.compile(r"(\s*(?:[-*•]|\d+[.)])\s+)")
+
+
+def sentence_ends(text: str, start: int = 0, end: int | None = None) -> list[int]:
+    """Offsets in text[start:end] where a sentence ends (after its closing punctuation, or at a line
+    break). A full stop ends a sentence only before white space ("www.example.nl" stays whole) and not
+    after a common abbreviation ("o.a.", "bijv.") or an initial ("J."). Shared by chunking and answers."""
+    end = len(text) if end is None else end
+    abbreviations = word_list("abbreviations")
+    ends: list[int] = []
+    pos = start
+    for m in _BOUNDARY.finditer(text, start, end):
+        if m.group(0) != "\n":
+            word = text[text.rfind(" ", pos, m.start()) + 1 : m.end()].lower().lstrip("(“\"'*_").rstrip("*_")
+            if word in abbreviations or re.fullmatch(r"[a-z]\.", word):
+                continue
+        ends.append(m.end())
+        pos = m.end()
+    return ends
+
+
+def sentence_spans(text: str, min_chars: int = 25, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentences of text[start:end] as (start, end) offsets into `text`; list markers are left out.
+
+    Sentences end where `sentence_ends` says. Spans shorter than `min_chars` or without a word of three
+    letters (a lone page number) are dropped.
+    """
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+
+    def add(s: int, e: int) -> None:
+        marker = _LIST_MARKER.match(text, s)
+        if marker and marker.end() <= e:
+            s = marker.end()
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e - s >= min_chars and re.search(r"[^\W\d_]{3}", text[s:e]):
+            spans.append((s, e))
+
+    pos = start
+    for cut in sentence_ends(text, start, end):
+        add(pos, cut)
+        pos = cut
+    add(pos, end)
+    return spans
+
+
+_EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_HEADING_MARK = re.compile(r"^\s*#{1,6}\s+")
+
+
+def plain(text: str) -> str:
+    """Corpus Markdown as a reader sees it: emphasis markers, link targets and images dropped, words
+    kept ("**Aldowa** is …" -> "Aldowa is …", "[SER](https://…)" -> "SER")."""
+    text = _LINK.sub(lambda m: m.group(1), text)
+    text = _HEADING_MARK.sub("", text)
+    previous = None
+    while previous != text:
+        previous, text = text, _EMPHASIS.sub(lambda m: m.group(2), text)
+    return text.replace("**", "")
+
+
+def opens_with_reference(sentence: str) -> bool:
+    """Whether a sentence leans on the one before it for its subject ("Het bedrijf …", "Ze …",
+    "Dit …", "Daar …"): quoted alone, the reader cannot tell who or what it is about."""
+    words = re.findall(r"\w+", plain(sentence).lower())
+    if not words:
+        return False
+    openers = word_list("referring_openers")
+    return words[0] in openers or " ".join(words[:2]) in openers or " ".join(words[:3]) in openers
