@@ -27,13 +27,16 @@ from assistant.text import opens_with_reference, plain, sentence_spans, word_lis
 DENSE_WEIGHT = 0.5  # per standard deviation of the unit-question similarity among the candidates
 COVERAGE_WEIGHT = 1.0  # share of the question's term weight the unit covers (0..1)
 RANK_PRIOR = 1.0  # prior of the passage at rank r: RANK_PRIOR / r**2
-SHAPE_BONUS = 0.3  # a unit of the shape the question type asks for
+SHAPE_BONUS = 0.3  # per sentence (at most two) of the shape the question type asks for
+NOTE_PENALTY = 0.3  # a footnote ("Noot: …") is background, not the answer
 NAME_BONUS = 0.5  # a unit that names what the question names ("Aldowa", "Buurtzorg")
 MAX_WINDOW = 3  # sentences per unit
 MAX_EXCERPTS = 4
 PER_PASSAGE = 2
 BUDGET_CHARS = 1100  # quoted characters per answer (the first excerpt is always shown)
 SUBJECT_EXTRA_CHARS = 200  # what repairing an excerpt's lost subject may add beyond the budget
+SHORT_EXCERPT = 250  # an excerpt shorter than this may read on into a next sentence of the asked shape
+SCORE_GAP = 1.5  # an excerpt scoring this much below the best is left out (shorter answers, 1 of 150 tuning questions lost)
 
 _FIGURE = re.compile(r"\d")
 _QUESTION_END = re.compile(r"[?:][\"'”’)]*\s*$")  # a question (answered after it) or a colon (a list follows)
@@ -41,6 +44,7 @@ _SOURCE_LINE = re.compile(r"\W*(bron|bronnen|source)\b", re.I)
 # A reading tip or web address ("Meer lezen: https://…", "Buurtzorg (kennisbanksocialeinnovatie.nl)")
 # is a pointer, not an answer: no excerpt includes it.
 _REFERENCE = re.compile(r"https?://|www\.|\b[\w-]+\.(?:nl|com|org|eu|de|be|net)\b|^\W*(?:meer lezen|zie ook|lees meer)\b", re.I)
+_NOTE = re.compile(r"\W*noot\b", re.I)
 _PERIOD = re.compile(r"\b((?:19|20)\d\d)\s*[-–]\s*((?:19|20)\d\d)\b")
 
 
@@ -130,11 +134,27 @@ def candidates(
         return out
     dense = np.array([c.dense for c in out])
     mean, std = float(dense.mean()), float(dense.std()) or 1.0
+    shaped_sentences: dict[tuple[str, int], bool] = {}
+
+    def shaped(c: Excerpt) -> float:
+        """How many of the unit's sentences (at most two) have the asked shape: "heeft meerdere
+        redenen. Een reden is …" answers a "waarom" question better than its first sentence alone."""
+        spans = (units.get(c.hit.chunk_id) or (sentence_spans(c.hit.text), None))[0]
+        count = 0
+        for k in range(c.first, c.last + 1):
+            key = (c.hit.chunk_id, k)
+            if key not in shaped_sentences:
+                sentence = c.hit.text[spans[k][0] : spans[k][1]]
+                shaped_sentences[key] = shape_match(sentence, qtype) or (
+                    qtype == "definition" and defines is not None and defines(sentence))
+            count += shaped_sentences[key]
+        return min(count, 2)
+
     for c in out:
-        shaped = shape_match(c.text, qtype) or (qtype == "definition" and defines is not None and defines(c.text))
         named = any(n in c.text.lower() or n in c.hit.title.lower() for n in lowered_names)
         c.score = (DENSE_WEIGHT * (c.dense - mean) / std + COVERAGE_WEIGHT * c.coverage + RANK_PRIOR / c.rank ** 2
-                   + (SHAPE_BONUS if shaped else 0.0) + (NAME_BONUS if named else 0.0))
+                   + SHAPE_BONUS * shaped(c) + (NAME_BONUS if named else 0.0)
+                   - (NOTE_PENALTY if _NOTE.match(c.text) else 0.0))
     return sorted(out, key=lambda c: -c.score)
 
 
@@ -157,6 +177,8 @@ def select(ranked: Sequence[Excerpt], max_excerpts: int = MAX_EXCERPTS, budget: 
             continue
         if chosen and used + len(c.text) > budget:
             continue
+        if chosen and c.score < chosen[0].score - SCORE_GAP:
+            break
         if any(_near_duplicate(c.tokens, x.tokens) for x in chosen):
             continue
         chosen.append(c)
@@ -179,6 +201,26 @@ def keep_subject(excerpt: Excerpt, units: dict[str, Any], room: int) -> Excerpt:
                    excerpt.dense, excerpt.coverage, excerpt.score, excerpt.tokens)
 
 
+def extend_shape(excerpt: Excerpt, units: dict[str, Any], qtype: str, room: int) -> Excerpt:
+    """A short excerpt whose next sentence has the asked shape reads on: "… heeft meerdere redenen."
+    is followed by "Een reden is …" (up to MAX_WINDOW sentences, within `room` characters)."""
+    if qtype not in ("reason", "start", "result"):
+        return excerpt
+    spans = (units.get(excerpt.hit.chunk_id) or (sentence_spans(excerpt.hit.text), None))[0]
+    last, end = excerpt.last, excerpt.end
+    while (last + 1 < len(spans) and last - excerpt.first + 1 < MAX_WINDOW and end - excerpt.start < SHORT_EXCERPT
+           and spans[last + 1][1] - end <= room):
+        following = excerpt.hit.text[spans[last + 1][0] : spans[last + 1][1]]
+        if not shape_match(following, qtype) or _REFERENCE.search(following) or _QUESTION_END.search(following):
+            break
+        room -= spans[last + 1][1] - end
+        last, end = last + 1, spans[last + 1][1]
+    if last == excerpt.last:
+        return excerpt
+    return Excerpt(excerpt.hit, excerpt.rank, excerpt.first, last, excerpt.start, end,
+                   excerpt.dense, excerpt.coverage, excerpt.score, excerpt.tokens)
+
+
 def excerpts_for(
     hits: Sequence[Hit], units: dict[str, Any], query_vector: Any, terms: Sequence[QueryTerm],
     lexical: LexicalIndex, question: str, qtype: str = "other", defines=None,
@@ -192,7 +234,9 @@ def excerpts_for(
     for c in chosen:
         repaired = keep_subject(c, units, room)
         room -= len(repaired.text) - len(c.text)
-        out.append(repaired)
+        extended = extend_shape(repaired, units, qtype, room)
+        room -= len(extended.text) - len(repaired.text)
+        out.append(extended)
     # A repaired excerpt may now reach into another one of the same passage: keep the better.
     kept: list[Excerpt] = []
     for c in out:

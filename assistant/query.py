@@ -65,7 +65,7 @@ def question_type(question: str) -> str:
 # automatiseren", "companies that automate") and the question stands on its own.
 _STRONG_REFERRING = frozenset(
     "daar daarvan daarna daarvoor daarbij daarin daarmee daarop hier hierbij hiervan hiervoor ze zij hun hen "
-    "hem zoiets zo'n dezelfde diezelfde there they them their it its such".split()
+    "hem zoiets zo'n dezelfde diezelfde they them their it its such".split()
 )
 _DEMONSTRATIVES = frozenset("die dat deze dit those these that this".split())
 _CONTINUATIONS = ("en ", "and ", "maar ", "but ", "ook ", "also ", "what about ", "en wat ", "hoe zit het met ")

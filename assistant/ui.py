@@ -97,9 +97,22 @@ class App:
         return render.document_html(doc, citation.start, citation.end, citation.spans)
 
 
+def message_text(content: Any) -> str:
+    """The text of a chat message's content: a string, or (Gradio 6) a list of parts such as
+    {"type": "text", "text": "…"}; files and other parts carry no text."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "") if content.get("type", "text") == "text" else ""
+    if isinstance(content, (list, tuple)):
+        return " ".join(t for t in (message_text(part) for part in content) if t)
+    return ""
+
+
 def _user_turns(history: list) -> list[str]:
-    return [m["content"] for m in history if isinstance(m, dict) and m.get("role") == "user"
-            and isinstance(m.get("content"), str)]
+    """The user's earlier questions, oldest first, whatever shape Gradio gives the messages in."""
+    turns = [message_text(m.get("content")) for m in history if isinstance(m, dict) and m.get("role") == "user"]
+    return [t for t in turns if t.strip()]
 
 
 def build_app(settings: Settings, assistant: Assistant | None = None):

@@ -1,0 +1,62 @@
+"""Query analysis: question types, language and follow-up detection, table-driven."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.query import QUESTION_TYPES, analyse, detect_language, needs_context, question_type
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Wat is sociale innovatie?", "definition"),
+    ("wat bedoelen ze precies met QRM?", "definition"),
+    ("Wat houdt die 1-3-1-regel in?", "definition"),
+    ("What is workplace innovation?", "definition"),
+    ("Is dat hetzelfde als slimmer werken?", "definition"),
+    ("Waarom komt sociale innovatie vaak niet van de grond?", "reason"),
+    ("Wat zijn de drempels voor kleine bedrijven?", "reason"),
+    ("Why is it so hard for SMEs?", "reason"),
+    ("Hoeveel mensen werken daar?", "result"),
+    ("Wat levert het op?", "result"),
+    ("How much did they save?", "result"),
+    ("Hoe lang duurt zo'n traject?", "result"),
+    ("Waar moet ik beginnen?", "start"),
+    ("Hoe pak ik dat aan met mijn monteurs?", "start"),
+    ("Welke stappen moet ik zetten?", "start"),
+    ("How do I get my staff on board?", "start"),
+    ("Hoe heeft Vermeulen die teams ingericht?", "start"),
+    ("Voorbeelden van zelfsturende teams in de bouw", "example"),
+    ("Are there examples in healthcare?", "example"),
+    ("subsidie?", "other"),
+    ("Otolift?", "other"),
+])
+def test_question_type(question, expected):
+    assert question_type(question) == expected
+    assert expected in QUESTION_TYPES
+
+
+@pytest.mark.parametrize("question, follow_up", [
+    ("Hoeveel mensen werken daar?", True),
+    ("Wat doen ze precies?", True),
+    ("En Finland?", True),
+    ("Hoe groot is dat bedrijf eigenlijk?", True),
+    ("Wat kost dat?", True),
+    ("Hoe zit het bij die firma?", True),
+    ("What about their training?", True),
+    ("Welke subsidie is er voor bedrijven die willen automatiseren?", False),
+    ("Zijn er regelingen voor ondernemers die met zelfsturende teams starten?", False),
+    ("Are there funds for companies that automate?", False),
+    ("Wat is sociale innovatie?", False),
+    ("", False),
+])
+def test_follow_up_detection_leaves_relative_clauses_alone(question, follow_up):
+    assert needs_context(question) is follow_up
+
+
+def test_language_and_analysis():
+    assert detect_language("Is there funding for SMEs?") == "en"
+    assert detect_language("Waar moet ik beginnen?") == "nl"
+    assert detect_language("subsidie?") == "nl"  # no clue: the app's default
+    analysis = analyse("Hoeveel mensen werken daar?", history_given=True)
+    assert (analysis.language, analysis.type, analysis.follow_up) == ("nl", "result", True)
+    assert not analyse("Hoeveel mensen werken daar?").follow_up  # nothing to follow up on
