@@ -13,11 +13,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from assistant.models import Answer, CaseRef, Citation, Hit
 from assistant.query import detect_language, question_type
-from assistant.excerpts import Excerpt, excerpts_for, source_label
+from assistant.excerpts import Excerpt, candidates, excerpts_for, source_label
 from assistant.text import plain, sentence_spans
 from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, Retrieval, _expansions, coverage, entities
 
@@ -69,9 +69,7 @@ SIZE_LABELS = {"nl": {"klein": "klein bedrijf", "middel": "middelgroot bedrijf",
                "en": {"klein": "small company", "middel": "medium-sized company", "groot": "large company"}}
 
 MAX_QUESTION_CHARS = 2000
-MAX_POINTS = 4
-PARTIAL_ANSWER = 0.5
-SENTENCE_FLOOR = 0.5  # a point scores at least this share of the best sentence's score
+PARTIAL_ANSWER = 0.5  # share of the question a sentence must cover to answer a legal question or quote a case
 MAX_CASES = 2
 # Evidence threshold (calibrated on eval/gold.jsonl, checked on eval/heldout.jsonl; see eval/README.md):
 # refuse when best dense similarity + 0.2 x best passage coverage of the question's terms is below it.
@@ -84,7 +82,6 @@ _START_INTENT = re.compile(
     r"\baanpakken|where (do|should|can) i start|how (do|should|can) i (start|begin|go about)|first step|"
     r"getting started)\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_LIST_MARKER = re.compile(r"(\s*(?:[-*•]|\d+[.)])\s+)")
 _CITATION = re.compile(r"\[(\d+)\]")
 
 
@@ -116,36 +113,6 @@ def with_start_term(question: str, terms: Sequence[QueryTerm], lexical: LexicalI
     if not is_start_question(question) or not stem <= lexical.df.keys() or any(stem in t.alternatives for t in terms):
         return terms
     return terms + [QueryTerm("beginnen", lexical.idf(next(iter(stem))), (stem,))]
-
-
-_SOURCE_LINE = re.compile(r"\W*(bron|bronnen|source)\b", re.I)
-
-
-def _is_question(sentence: str) -> bool:
-    return sentence.rstrip("”\"'’) ").endswith("?")
-
-
-_FIGURE_QUESTION = re.compile(r"\b(hoeveel|welk percentage|hoe groot|hoe lang|how (many|much|long|big))\b", re.I)
-
-
-@dataclass
-class _Candidate:
-    hit: Hit
-    rank: int
-    start: int
-    end: int
-    score: float
-    tokens: frozenset[str]
-    coverage: float = 0.0  # of the question's terms by this sentence alone
-    defining: bool = False  # defines what a definition question asks about
-
-    @property
-    def text(self) -> str:
-        return self.hit.text[self.start : self.end]
-
-
-# "begin 2018", "begin jaren negentig": the noun (early in a period), not the verb a start question uses.
-_BEGIN_OF_PERIOD = re.compile(r"\b(begin|eind|halverwege)\s+(?=\d|jaren\b|dit\b|deze\b|volgend)", re.I)
 
 
 # "Wat is X?", "Wat verstaat men onder X?", "What is X?": a definition question. Its answer is a sentence
@@ -185,86 +152,10 @@ def defines(sentence: str, subject: Sequence[frozenset[str]], lexical: LexicalIn
                for m in _DEFINING_PHRASE.finditer(" ".join(words)) for alt in subject)
 
 
-def _sentence_tokens(sentence: str, lexical: LexicalIndex) -> frozenset[str]:
-    return frozenset(lexical.tokenizer(_BEGIN_OF_PERIOD.sub(" ", sentence)))
-
-
-def _candidates(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: LexicalIndex,
-                figures: bool = False, subject: Sequence[frozenset[str]] = (),
-                primary: int | None = None) -> list[_Candidate]:
-    out = []
-    for rank, hit in enumerate(hits, 1):
-        spans = sentence_spans(hit.text)
-        heading = coverage(terms, frozenset(lexical.tokenizer(hit.section))) if hit.section else 0.0
-        for i, (start, end) in enumerate(spans):
-            tokens = _sentence_tokens(hit.text[start:end], lexical)
-            cov = coverage(terms, tokens)
-            if cov <= 0 and heading <= 0:
-                continue
-            if _is_question(hit.text[start:end]):
-                # A question in the text ("Hun advies voor bedrijven die de eerste stap willen zetten?")
-                # is answered by the sentence after it: quote that one instead. A quoted question
-                # ("… moeten ze beginnen?”") is rhetorical: skip it.
-                # A source line ("(Bron: Tempo Team, 6 feb. 2014)") answers nothing either.
-                following = [sp for sp in spans[i + 1 :] if not _is_question(hit.text[sp[0] : sp[1]])
-                             and not _SOURCE_LINE.match(hit.text[sp[0] : sp[1]])]
-                if not following or hit.text[start:end].rstrip().endswith(("”", '"', "’")):
-                    continue
-                start, end = following[0]
-                tokens = _sentence_tokens(hit.text[start:end], lexical)
-            sentence = hit.text[start:end]
-            # The question's words in the sentence decide; a matching heading, a definition of what a
-            # definition question asks about, the passage's rank and (for "hoeveel" questions) a
-            # figure in the sentence break near-ties.
-            defining = defines(sentence, subject, lexical)
-            score = (cov + 0.5 * heading + (0.5 if defining else 0.0) + 0.1 / rank
-                     + (0.2 if figures and re.search(r"\d", sentence) else 0.0))
-            out.append(_Candidate(hit, rank, start, end, score, tokens, cov, defining))
-    if primary is not None:
-        # Passages after the first `primary` are read only when no sentence of the first covers the
-        # whole question, and then only for sentences that cover at least as much as their best:
-        # "Waar moet ik beginnen?" is answered by the first five, not by every "beginnen" further down.
-        best_primary = max((c.coverage for c in out if c.rank <= primary), default=0.0)
-        out = [c for c in out if c.rank <= primary or (best_primary < 1.0 and c.coverage >= best_primary)]
-    return sorted(out, key=lambda c: -c.score)
-
-
-def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
-    return bool(a and b) and len(a & b) / len(a | b) > 0.6
-
-
-def select_sentences(hits: Sequence[Hit], terms: Sequence[QueryTerm], lexical: LexicalIndex,
-                     max_points: int = MAX_POINTS, figures: bool = False,
-                     subject: Sequence[frozenset[str]] = (), primary: int | None = None) -> list[_Candidate]:
-    """The sentences that answer best: one per passage first, then seconds; no near-duplicates."""
-    ranked = _candidates(hits, terms, lexical, figures=figures, subject=subject, primary=primary)
-    if not ranked:
-        return []
-    floor = ranked[0].score * SENTENCE_FLOOR
-    chosen: list[_Candidate] = []
-    for per_passage in (1, 2):
-        for cand in ranked:
-            if len(chosen) >= max_points or cand.score < floor:
-                break
-            if any((c.hit.chunk_id, c.start) == (cand.hit.chunk_id, cand.start) for c in chosen) or sum(c.hit.chunk_id == cand.hit.chunk_id for c in chosen) >= per_passage:
-                continue
-            if any(_near_duplicate(cand.tokens, c.tokens) for c in chosen):
-                continue
-            chosen.append(cand)
-    return chosen
-
-
 def evidence_score(retrieval: Retrieval, terms: Sequence[QueryTerm], lexical: LexicalIndex) -> float:
     """How well the passages support an answer: best dense similarity plus weighted term coverage."""
     best_cov = max((coverage(terms, lexical.tokens.get(h.chunk_id, frozenset())) for h in retrieval.hits), default=0.0)
     return retrieval.best_dense + COVERAGE_WEIGHT * best_cov
-
-
-def uncovered_terms(terms: Sequence[QueryTerm], hits: Sequence[Hit], lexical: LexicalIndex) -> list[str]:
-    """Rare content words of the question that none of the passages contains (what the answer leaves out)."""
-    tokens = frozenset().union(*(lexical.tokens.get(h.chunk_id, frozenset()) for h in hits)) if hits else frozenset()
-    return [t.word for t in terms
-            if len(t.word) >= 6 and t.weight >= 3.0 and not any(a <= tokens for a in t.alternatives)]
 
 
 _YEAR = re.compile(r"(19|20)\d\d")
@@ -329,8 +220,9 @@ def unsupported_legal_question(question: str, hits: Sequence[Hit], terms: Sequen
     at least half of (PARTIAL_ANSWER): refuse it rather than quote loosely related sentences."""
     if not _LEGAL_QUESTION.search(question):
         return False
-    points = select_sentences([h for h in hits if h.kind != "case"], terms, lexical, max_points=1)
-    return not points or points[0].coverage < PARTIAL_ANSWER
+    sentences = [c for c in candidates([h for h in hits if h.kind != "case"], {}, None, terms, lexical)
+                 if c.first == c.last]
+    return max((c.coverage for c in sentences), default=0.0) < PARTIAL_ANSWER
 
 
 def refusal(language: str, notices: Iterable[str] = ()) -> Answer:

@@ -28,7 +28,9 @@ DENSE_WEIGHT = 0.5  # per standard deviation of the unit-question similarity amo
 COVERAGE_WEIGHT = 1.0  # share of the question's term weight the unit covers (0..1)
 RANK_PRIOR = 1.0  # prior of the passage at rank r: RANK_PRIOR / r**2
 SHAPE_BONUS = 0.3  # per sentence (at most two) of the shape the question type asks for
-NOTE_PENALTY = 0.3  # a footnote ("Noot: …") is background, not the answer
+DEFINITION_BONUS = 1.0  # a unit that opens by defining what a "wat is"-question asks: the definition leads
+NOTE_PENALTY = 0.3
+WINDOW_PENALTY = 0.05  # per sentence beyond the first: of two equal units, the shorter one  # a footnote ("Noot: …") is background, not the answer
 NAME_BONUS = 0.5  # a unit that names what the question names ("Aldowa", "Buurtzorg")
 MAX_WINDOW = 3  # sentences per unit
 MAX_EXCERPTS = 4
@@ -44,6 +46,8 @@ _SOURCE_LINE = re.compile(r"\W*(bron|bronnen|source)\b", re.I)
 # A reading tip or web address ("Meer lezen: https://…", "Buurtzorg (kennisbanksocialeinnovatie.nl)")
 # is a pointer, not an answer: no excerpt includes it.
 _REFERENCE = re.compile(r"https?://|www\.|\b[\w-]+\.(?:nl|com|org|eu|de|be|net)\b|^\W*(?:meer lezen|zie ook|lees meer)\b", re.I)
+# "begin 2018", "begin jaren negentig": the noun (early in a period), not the verb a start question uses.
+_BEGIN_OF_PERIOD = re.compile(r"\b(begin|eind|halverwege)\s+(?=\d|jaren\b|dit\b|deze\b|volgend)", re.I)
 _NOTE = re.compile(r"\W*noot\b", re.I)
 _PERIOD = re.compile(r"\b((?:19|20)\d\d)\s*[-–]\s*((?:19|20)\d\d)\b")
 
@@ -109,8 +113,8 @@ def candidates(
         spans, vectors = units.get(hit.chunk_id) or (sentence_spans(hit.text), None)
         if vectors is not None and len(vectors) != len(spans):
             vectors = None
-        sentence_tokens = [lexical.text_tokens(hit.text[a:b]) for a, b in spans]
-        usable = [not _REFERENCE.search(hit.text[a:b]) for a, b in spans]
+        sentence_tokens = [lexical.text_tokens(_BEGIN_OF_PERIOD.sub(" ", hit.text[a:b])) for a, b in spans]
+        usable = [not _REFERENCE.search(hit.text[a:b]) and not _SOURCE_LINE.match(hit.text[a:b]) for a, b in spans]
         for i in range(len(spans)):
             for w in range(1, MAX_WINDOW + 1):
                 j = i + w - 1
@@ -121,8 +125,8 @@ def candidates(
                 start, end = spans[i][0], spans[j][1]
                 text = hit.text[start:end]
                 last_sentence = hit.text[spans[j][0] : spans[j][1]]
-                # A unit never ends on a question or a colon (what answers it follows) nor is a source line.
-                if _QUESTION_END.search(last_sentence) or (w == 1 and _SOURCE_LINE.match(text)):
+                # A unit never ends on a question or a colon: what answers it follows.
+                if _QUESTION_END.search(last_sentence):
                     continue
                 dense = 0.0
                 if q is not None and vectors is not None:
@@ -145,15 +149,22 @@ def candidates(
             key = (c.hit.chunk_id, k)
             if key not in shaped_sentences:
                 sentence = c.hit.text[spans[k][0] : spans[k][1]]
-                shaped_sentences[key] = shape_match(sentence, qtype) or (
-                    qtype == "definition" and defines is not None and defines(sentence))
+                shaped_sentences[key] = shape_match(sentence, qtype)
             count += shaped_sentences[key]
         return min(count, 2)
+
+    def defining(c: Excerpt) -> bool:
+        """The unit opens with a sentence that defines what a definition question asks about."""
+        if qtype != "definition" or defines is None:
+            return False
+        spans = (units.get(c.hit.chunk_id) or (sentence_spans(c.hit.text), None))[0]
+        return defines(c.hit.text[spans[c.first][0] : spans[c.first][1]])
 
     for c in out:
         named = any(n in c.text.lower() or n in c.hit.title.lower() for n in lowered_names)
         c.score = (DENSE_WEIGHT * (c.dense - mean) / std + COVERAGE_WEIGHT * c.coverage + RANK_PRIOR / c.rank ** 2
                    + SHAPE_BONUS * shaped(c) + (NAME_BONUS if named else 0.0)
+                   + (DEFINITION_BONUS if defining(c) else 0.0) - WINDOW_PENALTY * (c.last - c.first)
                    - (NOTE_PENALTY if _NOTE.match(c.text) else 0.0))
     return sorted(out, key=lambda c: -c.score)
 

