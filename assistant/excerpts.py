@@ -123,7 +123,6 @@ def candidates(
                 if not usable[j]:
                     break
                 start, end = spans[i][0], spans[j][1]
-                text = hit.text[start:end]
                 last_sentence = hit.text[spans[j][0] : spans[j][1]]
                 # A unit never ends on a question or a colon: what answers it follows.
                 if _QUESTION_END.search(last_sentence):
