@@ -241,6 +241,10 @@ def cmd_serve(args, settings) -> int:
     if not status.exists:
         err.print(f"No index at {status.location} yet; building it from {settings.corpus_dir} (first start only).")
         cmd_index(argparse.Namespace(rebuild=False, progress=True), settings)
+    elif not status.compatible:
+        err.print(f"The index at {status.location} was built with another embedder, chunking or version of this "
+                  "program; rebuilding it from the corpus (a few minutes, once).")
+        cmd_index(argparse.Namespace(rebuild=True, progress=True), settings)
     elif status.stale:
         err.print("[yellow]note:[/yellow] the index is stale (" + "; ".join(status.stale_reasons) + "); run `assistant index` to update it.")
     host, port = args.host or settings.host, args.port or settings.port

@@ -248,6 +248,7 @@ class IndexStatus:
     stale: bool = True
     stale_reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    compatible: bool = False  # built with this version's embedder, chunking and pipeline (else unusable)
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -262,7 +263,7 @@ def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
     manifest = store.open_build(build_id).manifest
     reasons = []
     if manifest.fingerprint != fingerprint(settings):
-        reasons.append("built with another embedder or chunking (run `assistant index --rebuild`)")
+        reasons.append("built with another embedder, chunking or version of this program (run `assistant index --rebuild`)")
     # Files that fail to load are warnings, not staleness: indexing would skip them too.
     report = load_corpus(settings.corpus_dir) if settings.corpus_dir.is_dir() else None
     current = {d.source: d.content_hash for d in report.documents} if report else {}
@@ -284,6 +285,7 @@ def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
         chunks=manifest.chunk_count,
         stale=bool(reasons),
         stale_reasons=reasons,
+        compatible=manifest.fingerprint == fingerprint(settings),
         warnings=report.warnings if report else [f"corpus folder {settings.corpus_dir} does not exist"],
     )
 
