@@ -51,7 +51,7 @@ def cmd_index(args, settings) -> int:
         parts = [f"{len(result.added)} added", f"{len(result.changed)} changed", f"{len(result.removed)} removed"]
         err.print(
             f"{what} index: {result.documents} documents, {result.chunks} chunks "
-            f"({', '.join(parts)}; {result.embedded} chunks embedded in {result.seconds:.1f} s, build {result.build_id})."
+            f"({', '.join(parts)}; {result.embedded} chunks and their {result.sentences} sentences embedded in {result.seconds:.1f} s, build {result.build_id})."
         )
     return 0
 

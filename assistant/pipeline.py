@@ -117,6 +117,7 @@ class IndexResult:
     documents: int
     chunks: int
     embedded: int  # chunks embedded in this run (0 when nothing changed)
+    sentences: int = 0  # their sentences embedded as excerpt units in this run
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -198,7 +199,9 @@ def build_index(
             for i in range(0, total, batch):
                 part = chunks[i : i + batch]
                 vectors = embedder.embed_passages([c.embedding_text() for c in part])
-                build.add(part, vectors, embed_units(part, embedder, batch))
+                units = embed_units(part, embedder, batch)
+                build.add(part, vectors, units)
+                result.sentences += sum(len(spans) for spans, _ in units)
                 progress(min(i + batch, total), total, "embedding")
             files = {s: dict(old_files[s]) for s in old_files if s not in changed and s not in removed}
             for doc in to_embed:

@@ -317,7 +317,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None):
         app.documents(refresh=True)
         done = (f"Index is al actueel ({result.chunks} passages)." if result.up_to_date else
                 f"Klaar: {len(result.added)} toegevoegd, {len(result.changed)} gewijzigd, {len(result.removed)} "
-                f"verwijderd; {result.embedded} passages ingesloten in {result.seconds:.0f} s.")
+                f"verwijderd; {result.embedded} passages en {result.sentences} zinnen ingesloten in {result.seconds:.0f} s.")
         warnings = "".join(f"\n\n- waarschuwing: {render._e(w)}" for w in result.warnings)
         return done + warnings, status_text()
 

