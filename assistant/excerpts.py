@@ -26,7 +26,8 @@ from assistant.text import opens_with_reference, plain, sentence_spans, word_lis
 # Fusion weights and budget, chosen on the tuning sets (gold, heldout, heldout2, heldout3; eval/README.md).
 DENSE_WEIGHT = 0.5  # per standard deviation of the unit-question similarity among the candidates
 COVERAGE_WEIGHT = 1.0  # share of the question's term weight the unit covers (0..1)
-RANK_PRIOR = 1.0  # prior of the passage at rank r: RANK_PRIOR / r**2
+RANK_PRIOR = 1.0  # prior of the passage at rank r: RANK_PRIOR / r**RANK_EXPONENT
+RANK_EXPONENT = 2.0
 SHAPE_BONUS = 0.3  # per sentence (at most two) of the shape the question type asks for
 DEFINITION_BONUS = 1.0  # a unit that opens by defining what a "wat is"-question asks: the definition leads
 NOTE_PENALTY = 0.3
@@ -45,7 +46,8 @@ _QUESTION_END = re.compile(r"[?:][\"'”’)]*\s*$")  # a question (answered aft
 _SOURCE_LINE = re.compile(r"\W*(bron|bronnen|source)\b", re.I)
 # A reading tip or web address ("Meer lezen: https://…", "Buurtzorg (kennisbanksocialeinnovatie.nl)")
 # is a pointer, not an answer: no excerpt includes it.
-_REFERENCE = re.compile(r"https?://|www\.|\b[\w-]+\.(?:nl|com|org|eu|de|be|net)\b|^\W*(?:meer lezen|zie ook|lees meer)\b", re.I)
+_REFERENCE = re.compile(r"https?://|www\.|\b[\w-]+\.(?:nl|com|org|eu|de|be|net)\b|(?:^|\n)\W*(?:meer lezen|zie ook|lees meer)\b",
+                        re.I)
 # "begin 2018", "begin jaren negentig": the noun (early in a period), not the verb a start question uses.
 _BEGIN_OF_PERIOD = re.compile(r"\b(begin|eind|halverwege)\s+(?=\d|jaren\b|dit\b|deze\b|volgend)", re.I)
 _NOTE = re.compile(r"\W*noot\b", re.I)
@@ -84,11 +86,11 @@ def _has_prefix(tokens: Sequence[str], prefixes: frozenset[str]) -> bool:
 
 
 def shape_match(text: str, qtype: str) -> bool:
-    """Whether a unit has the shape a question type asks for: a figure for "result", a reason word for
-    "reason", a step for "start" (word lists in assistant/data/)."""
-    if qtype == "result":
-        return bool(_FIGURE.search(text))
+    """Whether a unit has the shape a question type asks for: a figure or a change for "result", a
+    reason word for "reason", a step for "start" (word lists in assistant/data/)."""
     words = _WORD.findall(text.lower())
+    if qtype == "result":
+        return bool(_FIGURE.search(text)) or _has_prefix(words, word_list("result_words"))
     if qtype == "reason":
         return _has_prefix(words, word_list("reason_words"))
     if qtype == "start":
@@ -124,6 +126,8 @@ def candidates(
                     break
                 start, end = spans[i][0], spans[j][1]
                 last_sentence = hit.text[spans[j][0] : spans[j][1]]
+                if w > 1 and _REFERENCE.search(hit.text[spans[i][1] : end]):
+                    break  # a reading tip between the sentences ("Meer lezen: …")
                 # A unit never ends on a question or a colon: what answers it follows.
                 if _QUESTION_END.search(last_sentence):
                     continue
@@ -161,7 +165,7 @@ def candidates(
 
     for c in out:
         named = any(n in c.text.lower() or n in c.hit.title.lower() for n in lowered_names)
-        c.score = (DENSE_WEIGHT * (c.dense - mean) / std + COVERAGE_WEIGHT * c.coverage + RANK_PRIOR / c.rank ** 2
+        c.score = (DENSE_WEIGHT * (c.dense - mean) / std + COVERAGE_WEIGHT * c.coverage + RANK_PRIOR / c.rank ** RANK_EXPONENT
                    + SHAPE_BONUS * shaped(c) + (NAME_BONUS if named else 0.0)
                    + (DEFINITION_BONUS if defining(c) else 0.0) - WINDOW_PENALTY * (c.last - c.first)
                    - (NOTE_PENALTY if _NOTE.match(c.text) else 0.0))
