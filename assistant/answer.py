@@ -225,13 +225,32 @@ def unsupported_legal_question(question: str, hits: Sequence[Hit], terms: Sequen
     return max((c.coverage for c in sentences), default=0.0) < PARTIAL_ANSWER
 
 
-def refusal(language: str, notices: Iterable[str] = ()) -> Answer:
-    """The fixed refusal sentence plus questions the corpus can answer."""
+REFUSAL_REASONS = ("low_evidence", "unknown_subject", "legal", "amount", "model")
+
+
+def refusal_reason(question: str, retrieval: Retrieval, terms: Sequence[QueryTerm], own_terms: Sequence[QueryTerm],
+                   lexical: LexicalIndex, score: float) -> str | None:
+    """Why the sources cannot answer this question, or None when they can: the passages are too weak
+    (low_evidence), it names something the corpus never mentions (unknown_subject), it asks what the
+    law requires without a sentence that covers it (legal), or an amount of money no passage states."""
+    if score < REFUSAL_THRESHOLD:
+        return "low_evidence"
+    if names_unknown_subject(question, terms, lexical):
+        return "unknown_subject"
+    if unsupported_legal_question(question, retrieval.hits, own_terms, lexical):
+        return "legal"
+    if asks_unstated_amount(question, retrieval.hits):
+        return "amount"
+    return None
+
+
+def refusal(language: str, notices: Iterable[str] = (), reason: str = "low_evidence") -> Answer:
+    """The fixed refusal sentence plus questions the corpus can answer; `reason` is recorded (REFUSAL_REASONS)."""
     t = TEXTS[language]
     suggestions = SUGGESTIONS[language]
     text = CANNOT_ANSWER[language] + "\n\n" + t["suggest"] + "\n" + "\n".join(f"- {s}" for s in suggestions)
     return Answer(text=text, citations=[], cases=[], refused=True, mode="extractive", language=language,
-                  notices=list(notices), suggestions=list(suggestions))
+                  notices=list(notices), suggestions=list(suggestions), refusal_reason=reason)
 
 
 def employees_label(employees: object, size_class: object, language: str) -> str:
@@ -467,7 +486,7 @@ def generate(
     checked = check_citations("".join(parts), len(hits))
     refused = checked.text.strip().startswith(CANNOT_ANSWER[language][:40])
     if refused:
-        return refusal(language), checked
+        return refusal(language, reason="model"), checked
     if not checked.cited:
         return None, checked
     citations = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
+from collections import Counter
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -104,6 +105,7 @@ class QuestionResult:
     extra: dict[str, Any] = field(default_factory=dict)
     # Filled when answers are scored:
     refused: bool | None = None
+    refusal_reason: str | None = None
     citations_hold_evidence: bool | None = None  # in-scope answers: does a cited passage contain evidence?
     answer_evidence: bool | None = None  # in-scope: does the answer text the user reads contain evidence?
     shown_chars: int | None = None  # length of the answer text the user reads
@@ -203,6 +205,7 @@ def score_answers(
         answer = ask(item)
         result.answer_ms = (time.perf_counter() - started) * 1000
         result.refused = bool(answer.refused)
+        result.refusal_reason = getattr(answer, "refusal_reason", None) if answer.refused else None
         if not answer.refused:
             result.shown_chars = len(answer.text)
         if not item.expect_refusal:
@@ -224,6 +227,7 @@ def score_answers(
         "out_of_scope_refused": share(out_scope, lambda r: r.refused),
         "citation_precision": share(answered, lambda r: r.citations_hold_evidence),
         "answer_evidence": share(in_scope, lambda r: r.answer_evidence),
+        "refusal_reasons": dict(Counter(r.refusal_reason or "unknown" for r in results if r.refused)),
         "shown_chars_median": round(statistics.median(shown)) if shown else None,
         "shown_chars_p90": round(percentile(shown, 90)) if shown else None,
         "answer_p50_ms": round(percentile(latencies, 50), 1) if latencies else None,

@@ -145,7 +145,10 @@ def candidates(
 
     def shaped(c: Excerpt) -> float:
         """How many of the unit's sentences (at most two) have the asked shape: "heeft meerdere
-        redenen. Een reden is …" answers a "waarom" question better than its first sentence alone."""
+        redenen. Een reden is …" answers a "waarom" question better than its first sentence alone.
+        For "voorbeelden" the shape is a practice case: a company that did it."""
+        if qtype == "example":
+            return 2.0 if c.hit.kind == "case" else 0.0
         spans = (units.get(c.hit.chunk_id) or (sentence_spans(c.hit.text), None))[0]
         count = 0
         for k in range(c.first, c.last + 1):

@@ -30,7 +30,6 @@ from assistant.errors import CorpusError, IndexMismatchError, StoreError
 from assistant.models import CASE_FIELDS, Answer, Chunk, Document, Filters, Hit
 from assistant.answer import (
     MAX_CASES,
-    REFUSAL_THRESHOLD,
     TEXTS,
     clean_question,
     compose_extractive,
@@ -40,11 +39,9 @@ from assistant.answer import (
     is_start_question,
     load_prompt,
     make_chat_model,
-    names_unknown_subject,
-    unsupported_legal_question,
-    with_start_term,
-    asks_unstated_amount,
     refusal,
+    refusal_reason,
+    with_start_term,
 )
 from assistant.query import question_type
 from assistant.retrieve import (
@@ -474,8 +471,8 @@ class Assistant:
         model = self.chat_model()
         t0 = time.perf_counter()
         query, context = self._condense(cleaned, history, model)
-        retrieval = self.index.retrieve(query, self.settings.answer_passages, filters, history=context)
-        searcher = self.index.searcher()
+        searcher = self.index.searcher()  # one live build for the whole question, even during a rebuild
+        retrieval = searcher.retrieve(query, self.settings.answer_passages, filters, context)
         lexical = searcher.lexical()
         terms = query_terms(retrieval.search_query, lexical)
         timings = {"retrieve_ms": (time.perf_counter() - t0) * 1000}
@@ -484,12 +481,11 @@ class Assistant:
         score = evidence_score(retrieval, terms, lexical)
         retrieval = focus_on_carried_names(cleaned, retrieval)
         own_terms = with_start_term(cleaned, sentence_terms(cleaned, terms, lexical), lexical)
-        if (score < REFUSAL_THRESHOLD or names_unknown_subject(cleaned, terms, lexical)
-                or unsupported_legal_question(cleaned, retrieval.hits, own_terms, lexical)
-                or asks_unstated_amount(cleaned, retrieval.hits)):
-            answer = refusal(language, notices)
+        reason = refusal_reason(cleaned, retrieval, terms, own_terms, lexical, score)
+        if reason is not None:
+            answer = refusal(language, notices, reason)
         else:
-            case_hits, case_units = self._cases(query, context, filters, retrieval)
+            case_hits, case_units = self._cases(searcher, query, context, filters, retrieval)
             answer = None
             if model is not None:
                 answer = self._generate(model, retrieval, cleaned, language, lexical, on_token, notices)
@@ -501,11 +497,11 @@ class Assistant:
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         answer.search_query = retrieval.search_query
         answer.timings = {**timings, **{f"retrieval_{k}": v for k, v in retrieval.timings.items()}}
-        answer.build_id = searcher.build.build_id
+        answer.build_id = retrieval.build_id
         answer.evidence = round(score, 4)
         return answer
 
-    def _cases(self, query: str, history: Sequence[str], filters: Filters | None,
+    def _cases(self, searcher: HybridSearcher, query: str, history: Sequence[str], filters: Filters | None,
                retrieval: Retrieval) -> tuple[list[Hit], dict]:
         """Practice cases close to the question: nearly as similar as the best passage, with a shared word.
 
@@ -514,11 +510,11 @@ class Assistant:
         """
         case_filters = Filters(**{**(filters.__dict__ if filters else {}), "kind": "case"})
         if is_start_question(retrieval.search_query) and (filters is None or filters == Filters()):
-            small = self.index.retrieve(query, MAX_CASES, Filters(kind="case", size_class="klein"),
-                                        history=history, same_query_as=retrieval)
+            small = searcher.retrieve(query, MAX_CASES, Filters(kind="case", size_class="klein"),
+                                      history=history, same_query_as=retrieval)
             if small.hits:
                 return small.hits, small.units
-        found = self.index.retrieve(query, MAX_CASES, case_filters, history=history, same_query_as=retrieval)
+        found = searcher.retrieve(query, MAX_CASES, case_filters, history=history, same_query_as=retrieval)
         return [h for h in found.hits if (h.meta.get("dense_score") or 0) >= retrieval.best_dense - CASE_MARGIN
                 and (h.meta.get("lexical_score") or 0) >= 1.0], found.units
 

@@ -52,7 +52,8 @@ ABLATIONS = [
     ("hybrid, question only", "hybrid", dict(expand=False, decompound=False, follow_ups=False)),
     ("hybrid + follow-up condensing", "hybrid", dict(expand=False, decompound=False)),
     ("hybrid + condensing + decompounding", "hybrid", dict(expand=False)),
-    ("hybrid + all (thesaurus too) = the app", "hybrid", {}),
+    ("hybrid + condensing + decompounding + thesaurus", "hybrid", dict(windows=False)),
+    ("hybrid + all (sentence windows too) = the app", "hybrid", {}),
 ]
 
 
@@ -75,8 +76,10 @@ def answer_latency(index: Index, gold: Path, runs: int) -> list[str]:
     p50 = statistics.median(r["answer_p50_ms"] for r in reports)
     p95 = statistics.median(r["answer_p95_ms"] for r in reports)
     a = reports[0]
-    return ["| answers (extractive) | p50 | p95 | refusal accuracy | citation precision |", "|---|---|---|---|---|",
-            f"| {gold.name} | {p50:.1f} ms | {p95:.1f} ms | {a['refusal_accuracy']} | {a['citation_precision']} |"]
+    return ["| answers (extractive) | p50 | p95 | refusal accuracy | citation precision | answer_evidence | "
+            "shown characters (median) |", "|---|---|---|---|---|---|---|",
+            f"| {gold.name} | {p50:.1f} ms | {p95:.1f} ms | {a['refusal_accuracy']} | {a['citation_precision']} | "
+            f"{a['answer_evidence']} | {a['shown_chars_median']} |"]
 
 
 def bm25_costs(index: Index, runs: int, scale: int) -> list[str]:
