@@ -19,7 +19,8 @@ from assistant.models import Answer, CaseRef, Citation, Hit
 from assistant.query import detect_language, question_type
 from assistant.excerpts import Excerpt, candidates, excerpts_for, source_label
 from assistant.text import plain, sentence_spans
-from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, Retrieval, _expansions, coverage, entities
+from assistant.query import _expansions, entities
+from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, Retrieval, coverage
 
 # The one "cannot answer" sentence per language, shared by the extractive answerer, the prompts
 # (filled into prompts/system.md) and the tests.

@@ -20,7 +20,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from assistant.models import Hit
-from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, coverage, entities
+from assistant.query import entities
+from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, coverage
 from assistant.text import opens_with_reference, plain, sentence_spans, word_list
 
 # Fusion weights and budget, chosen on the tuning sets (gold, heldout, heldout2, heldout3; eval/README.md).

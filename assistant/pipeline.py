@@ -43,16 +43,14 @@ from assistant.answer import (
     refusal_reason,
     with_start_term,
 )
-from assistant.query import question_type
+from assistant.query import entities, needs_context, question_type
 from assistant.retrieve import (
     CARRIED_WEIGHT,
     HybridSearcher,
     Mode,
     QueryTerm,
     Retrieval,
-    entities,
     matches,
-    needs_context,
     query_terms,
 )
 from assistant.store import Build, Manifest, Store, open_store

@@ -1,5 +1,5 @@
-"""Query analysis: what kind of question this is, in which language, and whether it leans on the
-conversation before it. Pure functions of the question text; the word lists are data files in
+"""Query analysis: what kind of question this is, in which language, whether it leans on the
+conversation before it (and what it carries over), and the domain thesaurus. Pure functions of the question text; the word lists are data files in
 assistant/data/ with table-driven tests (tests/test_query.py).
 """
 
@@ -9,7 +9,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from assistant.text import DATA_DIR, word_list
+from typing import Sequence
+
+from assistant.text import DATA_DIR, _stopwords, word_list
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -79,8 +81,99 @@ def needs_context(question: str) -> bool:
         return False
     if q.startswith(_CONTINUATIONS) or any(w in _STRONG_REFERRING for w in words):
         return True
+    # "work there" refers back; "is there", "there are" only say something exists.
+    be = ("is", "are", "was", "were")
+    if any(w == "there" and not ((i and words[i - 1] in be) or (i + 1 < len(words) and words[i + 1] in be))
+           for i, w in enumerate(words)):
+        return True
     before = word_list("refer_after")
     return any(w in _DEMONSTRATIVES and (i < 3 or words[i - 1] in before) for i, w in enumerate(words))
+
+
+@lru_cache(maxsize=None)
+def thesaurus() -> tuple[dict[str, str], dict[str, str]]:
+    """The domain thesaurus (assistant/data/thesaurus.txt): phrase -> "term|term", and the entries
+    matched case-sensitively (abbreviations such as "OR" that are common words in lower case)."""
+    plain: dict[str, str] = {}
+    cased: dict[str, str] = {}
+    target = plain
+    for n, raw in enumerate((DATA_DIR / "thesaurus.txt").read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line == "[cased]":
+            target = cased
+            continue
+        phrase, sep, terms = line.partition("=")
+        if not sep or not phrase.strip() or not terms.strip():
+            raise ValueError(f"thesaurus.txt line {n}: expected `phrase = term|term`, got {raw!r}.")
+        target[phrase.strip() if target is cased else phrase.strip().lower()] = terms.strip()
+    return plain, cased
+
+
+@lru_cache(maxsize=None)
+def _thesaurus_patterns() -> tuple[re.Pattern, re.Pattern]:
+    plain, cased = thesaurus()
+    words = "|".join(re.escape(k) for k in sorted(plain, key=len, reverse=True))
+    return (re.compile(r"(?<!\w)(" + words + r")(?!\w)"),
+            re.compile(r"(?<!\w)(" + "|".join(re.escape(k) for k in cased) + r")(?!\w)"))
+
+
+def _expansions(query: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, phrase, added terms) for every thesaurus phrase in the query."""
+    plain, cased = thesaurus()
+    plain_re, cased_re = _thesaurus_patterns()
+    found = [(m.start(), m.end(), m.group(1), plain[m.group(1)]) for m in plain_re.finditer(query.lower())]
+    found += [(m.start(), m.end(), m.group(1), cased[m.group(1)]) for m in cased_re.finditer(query)]
+    return sorted(found)
+
+
+def expand_query(query: str) -> str:
+    """The query plus the thesaurus terms for the phrases it contains (what both searches look for)."""
+    extra = [terms.replace("|", " ") for _, _, _, terms in _expansions(query)]
+    return " ".join([query, *extra]) if extra else query
+
+
+_QUESTION_WORDS = frozenset(
+    "wat wie waar wanneer waarom hoe hoeveel welk welke kun kan kunnen moet moeten mag vertel eens graag "
+    "what who where when why how which tell me about please can could should does do is are".split()
+)
+_ENTITY = re.compile(r"\b[A-Z][\w&'-]*[A-Z0-9][\w&'-]*\b|(?<![.?!]\s)(?<!^)\b[A-Z][a-z][\w'-]*")
+
+
+def entities(text: str) -> list[str]:
+    """Proper names in a turn: capitalised words not at the start of a sentence, and acronyms (SER, QRM)."""
+    return [m.group(0) for m in _ENTITY.finditer(text.strip())]
+
+
+def carried_terms(question: str, history: Sequence[str] = ()) -> str:
+    """What a follow-up carries over from the earlier user turns, without an LLM ("" when nothing).
+
+    When the question refers back ("daar", "ze", "En Finland?"), the key terms of the most recent
+    earlier turn are carried: its names and content words, minus names when the new question brings
+    its own ("En Finland?" after "Duitsland" drops "Duitsland"). The user's words are never translated.
+    """
+    question = question.strip()
+    turns = [t.strip() for t in history if t and t.strip()]
+    if not turns or not needs_context(question):
+        return ""
+    previous = turns[-1]
+    own_names = entities(question)
+    names = [] if own_names else entities(previous)
+    name_words = {w.lower() for n in entities(previous) for w in _WORD.findall(n)}
+    stop = _stopwords() | _QUESTION_WORDS
+    keep = [w for w in _WORD.findall(previous) if w.lower() not in stop and w.lower() not in name_words]
+    return " ".join(dict.fromkeys(names + keep))
+
+
+def condense(question: str, history: Sequence[str] = ()) -> str:
+    """The follow-up made self-contained: the question, then in brackets what it carries over."""
+    return _with_carried(question, carried_terms(question, history))
+
+
+def _with_carried(question: str, carried: str) -> str:
+    question = question.strip()
+    return f"{question} ({carried})" if carried else question
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from typing import Any, Iterable, Literal, Sequence
 import numpy as np
 
 from assistant.models import Filters, Hit, passage_context
-from assistant.query import needs_context
+from assistant.query import _QUESTION_WORDS, _expansions, _with_carried, carried_terms, expand_query
+from assistant.text import _stopwords
 from assistant.store import UNIT_KEYS, decode_units
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -31,23 +32,6 @@ RRF_K = 60
 # BM25 search and when picking answer sentences: "beloning daar" after Otolift is about pay at Otolift,
 # not about Otolift in general (eval/README.md has the measurement).
 CARRIED_WEIGHT = 1 / 3
-
-
-# English function words beyond bm25s's short list (questions may be English; the corpus is Dutch).
-_MORE_ENGLISH_STOPWORDS = frozenset("""
-about above after again against all am any aren't because been before being below between both can can't cannot
-could couldn't did didn't do does doesn't doing don't down during each few from further get gets got had hadn't has
-hasn't have haven't having he her here hers herself him himself his how i i'm its itself just let's me more most much
-many my myself nor off once only other ought our ours ourselves out over own same she should shouldn't so some than
-that's them themselves those through too under until up very wasn't we were weren't what what's when where which
-while who whom why won't would wouldn't you your yours yourself yourselves also please tell
-""".split())
-
-
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
-
-    return frozenset(STOPWORDS_DUTCH) | frozenset(STOPWORDS_EN) | _MORE_ENGLISH_STOPWORDS
 
 
 # Dutch linking elements between the parts of a compound: "stimulering-s-regeling", "boek-en-kast".
@@ -215,75 +199,6 @@ def matches(meta: dict, filters: Filters | None) -> bool:
     return filters.theme is None or filters.theme in (meta.get("themes") or [])
 
 
-# Domain thesaurus: English and colloquial words a question may use, mapped to the Dutch terms the
-# sources use ("|" separates alternatives; a space joins the words of one phrase). Keys are lower-case
-# phrases matched on word boundaries. The question itself is never rewritten: the terms are added to
-# what the searches look for, and a passage with any alternative covers the phrase.
-EXPANSIONS: dict[str, str] = {
-    # English -> Dutch domain terms
-    "social innovation": "sociale innovatie",
-    "workplace innovation": "sociale innovatie",
-    "sme": "mkb", "smes": "mkb", "small business": "mkb", "small businesses": "mkb",
-    "small company": "mkb|kleine bedrijven", "small companies": "mkb|kleine bedrijven",
-    "works council": "ondernemingsraad|medezeggenschap", "works councils": "ondernemingsraad|medezeggenschap",
-    "trade union": "vakbond", "trade unions": "vakbonden",
-    "self-managing": "zelfsturende|zelfsturing", "self managing": "zelfsturende|zelfsturing",
-    "self-directed": "zelfsturende|zelfsturing", "self-organising": "zelforganisatie|zelfsturing",
-    "funding": "subsidie|financiering|regeling", "subsidy": "subsidie|regeling", "subsidies": "subsidie|regeling",
-    "grant": "subsidie", "grants": "subsidie",
-    "government": "overheid|kabinet", "ministry": "ministerie",
-    "employees": "medewerkers|werknemers", "staff": "medewerkers|personeel", "workers": "werknemers|medewerkers",
-    "nurses": "verpleegkundigen", "people": "mensen|medewerkers",
-    "training": "opleiding|scholing", "learning": "leren", "skills": "vaardigheden",
-    "leadership": "leiderschap", "manager": "leidinggevende", "managers": "leidinggevenden",
-    "technology": "technologie", "technological": "technologische", "automation": "automatisering",
-    "jobs": "banen|werkgelegenheid", "employment": "werkgelegenheid",
-    "productivity": "productiviteit", "stress": "werkdruk|stress", "stressed": "werkdruk|stress",
-    "construction": "bouw", "construction firm": "bouwbedrijf", "bricklayers": "metselaars",
-    "healthcare": "zorg", "care": "zorg", "logistics": "logistiek", "manufacturing": "maakindustrie",
-    "countries": "landen", "programme": "programma", "programmes": "programma's",
-    "first step": "eerste stap|beginnen", "start": "beginnen|starten", "save": "besparing|bespaard",
-    "reorganise": "reorganisatie", "sector training funds": "o&o-fondsen", "training funds": "o&o-fondsen",
-    # Dutch colloquial -> the sources' wording
-    "subsidie": "stimuleringsregeling|regeling|financiering",
-    "geld": "financiering|subsidie|middelen",
-    "baas": "leidinggevende", "chef": "leidinggevende",
-    "personeelstekort": "krapte arbeidsmarkt", "personeel vinden": "krapte arbeidsmarkt",
-    "werkdruk": "werkdruk|stress", "verzuim": "verzuim|ziekteverzuim",
-    "beginnen": "eerste stap|starten", "begin": "beginnen|eerste stap|starten", "starten": "beginnen|eerste stap",
-    "wat levert": "voordelen|resultaten|productiviteit", "oplevert": "voordelen|resultaten|productiviteit",
-    "opleveren": "voordelen|resultaten|productiviteit", "voordelen": "resultaten|productiviteit",
-    "leidinggeven": "leiderschap|leidinggevende|management", "leiding geven": "leiderschap|leidinggevende|management",
-    "bazen": "leidinggevenden|managers|management", "afdelingshoofden": "leidinggevenden|managers|management",
-    "ouderwets": "traditioneel", "ouderwetse": "traditionele",
-    "robots": "robotisering|technologie|automatisering", "machines": "technologie|automatisering",
-    "meekrijgen": "draagvlak|betrekken", "meenemen": "draagvlak|betrekken",
-    "beloning": "salaris|salariëring|winst gedeeld", "beloningen": "salaris|salariëring|winst gedeeld",
-    "pay": "salaris|salariëring", "salary": "salaris",
-}
-_EXPANSION_RE = re.compile(
-    r"(?<!\w)(" + "|".join(re.escape(k) for k in sorted(EXPANSIONS, key=len, reverse=True)) + r")(?!\w)"
-)
-
-
-# Abbreviations that are also common words in lower case ("or" in English): matched case-sensitively.
-CASED_EXPANSIONS: dict[str, str] = {"OR": "ondernemingsraad|medezeggenschap", "HR": "personeelsbeleid"}
-_CASED_RE = re.compile(r"(?<!\w)(" + "|".join(CASED_EXPANSIONS) + r")(?!\w)")
-
-
-def _expansions(query: str) -> list[tuple[int, int, str, str]]:
-    """(start, end, phrase, added terms) for every thesaurus phrase in the query."""
-    found = [(m.start(), m.end(), m.group(1), EXPANSIONS[m.group(1)]) for m in _EXPANSION_RE.finditer(query.lower())]
-    found += [(m.start(), m.end(), m.group(1), CASED_EXPANSIONS[m.group(1)]) for m in _CASED_RE.finditer(query)]
-    return sorted(found)
-
-
-def expand_query(query: str) -> str:
-    """The query plus the thesaurus terms for the phrases it contains (what both searches look for)."""
-    extra = [terms.replace("|", " ") for _, _, _, terms in _expansions(query)]
-    return " ".join([query, *extra]) if extra else query
-
-
 @dataclass(frozen=True)
 class QueryTerm:
     """A content word (or thesaurus phrase) of a question: covered by a text that has any of `alternatives`."""
@@ -348,48 +263,6 @@ def coverage(terms: Sequence[QueryTerm], tokens: frozenset[str] | set[str]) -> f
     if not total:
         return 0.0
     return sum(t.weight for t in terms if any(a <= tokens for a in t.alternatives)) / total
-
-
-_QUESTION_WORDS = frozenset(
-    "wat wie waar wanneer waarom hoe hoeveel welk welke kun kan kunnen moet moeten mag vertel eens graag "
-    "what who where when why how which tell me about please can could should does do is are".split()
-)
-_ENTITY = re.compile(r"\b[A-Z][\w&'-]*[A-Z0-9][\w&'-]*\b|(?<![.?!]\s)(?<!^)\b[A-Z][a-z][\w'-]*")
-
-
-def entities(text: str) -> list[str]:
-    """Proper names in a turn: capitalised words not at the start of a sentence, and acronyms (SER, QRM)."""
-    return [m.group(0) for m in _ENTITY.finditer(text.strip())]
-
-
-def carried_terms(question: str, history: Sequence[str] = ()) -> str:
-    """What a follow-up carries over from the earlier user turns, without an LLM ("" when nothing).
-
-    When the question refers back ("daar", "ze", "En Finland?"), the key terms of the most recent
-    earlier turn are carried: its names and content words, minus names when the new question brings
-    its own ("En Finland?" after "Duitsland" drops "Duitsland"). The user's words are never translated.
-    """
-    question = question.strip()
-    turns = [t.strip() for t in history if t and t.strip()]
-    if not turns or not needs_context(question):
-        return ""
-    previous = turns[-1]
-    own_names = entities(question)
-    names = [] if own_names else entities(previous)
-    name_words = {w.lower() for n in entities(previous) for w in _WORD.findall(n)}
-    stop = _stopwords() | _QUESTION_WORDS
-    keep = [w for w in _WORD.findall(previous) if w.lower() not in stop and w.lower() not in name_words]
-    return " ".join(dict.fromkeys(names + keep))
-
-
-def condense(question: str, history: Sequence[str] = ()) -> str:
-    """The follow-up made self-contained: the question, then in brackets what it carries over."""
-    return _with_carried(question, carried_terms(question, history))
-
-
-def _with_carried(question: str, carried: str) -> str:
-    question = question.strip()
-    return f"{question} ({carried})" if carried else question
 
 
 @dataclass

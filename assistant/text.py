@@ -20,6 +20,23 @@ def word_list(name: str) -> frozenset[str]:
     return frozenset(e for line in lines if (e := line.split("#", 1)[0].strip().lower()))
 
 
+# English function words beyond bm25s's short list (questions may be English; the corpus is Dutch).
+_MORE_ENGLISH_STOPWORDS = frozenset("""
+about above after again against all am any aren't because been before being below between both can can't cannot
+could couldn't did didn't do does doesn't doing don't down during each few from further get gets got had hadn't has
+hasn't have haven't having he her here hers herself him himself his how i i'm its itself just let's me more most much
+many my myself nor off once only other ought our ours ourselves out over own same she should shouldn't so some than
+that's them themselves those through too under until up very wasn't we were weren't what what's when where which
+while who whom why won't would wouldn't you your yours yourself yourselves also please tell
+""".split())
+
+
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
+
+    return frozenset(STOPWORDS_DUTCH) | frozenset(STOPWORDS_EN) | _MORE_ENGLISH_STOPWORDS
+
+
 # A sentence ends at . ! ? or … (optionally followed by a closing quote or bracket) before white space
 # or the end of the text, and at a line break (list items, table rows).
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]*_]*(?=\s|$)|\n")

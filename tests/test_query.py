@@ -46,6 +46,8 @@ def test_question_type(question, expected):
     ("Welke subsidie is er voor bedrijven die willen automatiseren?", False),
     ("Zijn er regelingen voor ondernemers die met zelfsturende teams starten?", False),
     ("Are there funds for companies that automate?", False),
+    ("How many people work there?", True),
+    ("Is there funding for small companies?", False),
     ("Wat is sociale innovatie?", False),
     ("", False),
 ])
@@ -60,3 +62,15 @@ def test_language_and_analysis():
     analysis = analyse("Hoeveel mensen werken daar?", history_given=True)
     assert (analysis.language, analysis.type, analysis.follow_up) == ("nl", "result", True)
     assert not analyse("Hoeveel mensen werken daar?").follow_up  # nothing to follow up on
+
+
+def test_the_thesaurus_file_maps_questions_to_the_sources_words():
+    from assistant.query import _expansions, expand_query, thesaurus
+
+    plain, cased = thesaurus()
+    assert plain["works council"] == "ondernemingsraad|medezeggenschap" and "OR" in cased
+    assert all(k == k.lower() for k in plain)
+    assert expand_query("Is there funding for SMEs?").endswith("subsidie financiering regeling mkb")
+    # "OR" is the works council only in capitals; English "or" is a word.
+    assert [e[2] for e in _expansions("Moet de OR instemmen?")] == ["OR"]
+    assert _expansions("tea or coffee") == []

@@ -8,12 +8,10 @@ from assistant.retrieve import (
     LexicalIndex,
     Tokenizer,
     cap_per_group,
-    condense,
-    expand_query,
     matches,
-    needs_context,
     reciprocal_rank_fusion,
 )
+from assistant.query import condense, expand_query, needs_context, thesaurus
 
 
 def test_tokenizer_stems_dutch_and_drops_stop_words():
