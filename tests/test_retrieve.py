@@ -135,3 +135,13 @@ def test_needs_context():
     assert needs_context("Hoeveel cliënten hebben ze?") and needs_context("En Finland?")
     assert needs_context("What about their training?")
     assert not needs_context("Wat is sociale innovatie?") and not needs_context("")
+
+
+def test_weighted_fusion_lets_a_lighter_list_break_ties_only():
+    dense, lexical, windows = ["a", "b"], ["b", "a"], ["b"]
+    assert [i for i, _ in reciprocal_rank_fusion([dense, lexical])] == ["a", "b"]  # a tie: first seen wins
+    fused = reciprocal_rank_fusion([dense, lexical, windows], weights=[1.0, 1.0, 0.7])
+    assert [i for i, _ in fused] == ["b", "a"]
+    assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61 + 0.7 / 61)
+    with pytest.raises(ValueError, match="one weight per ranking"):
+        reciprocal_rank_fusion([dense, lexical], weights=[1.0])
