@@ -11,7 +11,7 @@ from assistant.retrieve import (
     matches,
     reciprocal_rank_fusion,
 )
-from assistant.query import condense, expand_query, needs_context, thesaurus
+from assistant.query import condense, expand_query, needs_context
 
 
 def test_tokenizer_stems_dutch_and_drops_stop_words():
