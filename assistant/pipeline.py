@@ -35,14 +35,12 @@ from assistant.answer import (
     compose_extractive,
     detect_language,
     evidence_score,
-    generate,
     is_start_question,
-    load_prompt,
-    make_chat_model,
     refusal,
     refusal_reason,
     with_start_term,
 )
+from assistant.generate import generate, load_prompt, make_chat_model
 from assistant.query import entities, needs_context, question_type
 from assistant.retrieve import (
     CARRIED_WEIGHT,

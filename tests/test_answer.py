@@ -13,8 +13,6 @@ from assistant.answer import (
     MAX_QUESTION_CHARS,
     SUGGESTIONS,
     TEXTS,
-    chat_messages,
-    check_citations,
     clean_question,
     defines,
     definition_subject,
@@ -28,6 +26,7 @@ from assistant.answer import (
     with_start_term,
 )
 from assistant.config import Settings
+from assistant.generate import chat_messages, check_citations
 from assistant.excerpts import excerpts_for
 from assistant.models import Filters, Hit
 from assistant.text import plain

@@ -154,16 +154,16 @@ def test_case_filters_on_the_real_index(real_index):
 # Retrieval: hit@k over the passages; answers: answer_evidence is the share of in-scope questions whose
 # shown answer text holds an evidence string, the figure the user feels.
 FLOORS = {
-    "gold.jsonl": {"hit@5": 0.97, "hit@1": 0.73, "mrr@10": 0.83, "answer_evidence": 0.84},
-    "heldout.jsonl": {"hit@5": 0.76, "hit@1": 0.6, "answer_evidence": 0.6},
-    "heldout2.jsonl": {"hit@5": 0.85, "hit@1": 0.4, "answer_evidence": 0.55},
-    "heldout3.jsonl": {"hit@5": 0.9, "hit@1": 0.55, "answer_evidence": 0.7},
+    "gold.jsonl": {"hit@5": 0.97, "hit@1": 0.75, "mrr@10": 0.83, "answer_evidence": 0.86},
+    "heldout.jsonl": {"hit@5": 0.76, "hit@1": 0.64, "answer_evidence": 0.6},
+    "heldout2.jsonl": {"hit@5": 0.85, "hit@1": 0.4, "answer_evidence": 0.5},
+    "heldout3.jsonl": {"hit@5": 0.85, "hit@1": 0.6, "answer_evidence": 0.7},
     "heldout4.jsonl": {"hit@5": 0.8, "hit@1": 0.5, "answer_evidence": 0.6},
 }
 # Out-of-scope questions refused at least (gold: all of them, issue 5's target) and citation precision.
-REFUSAL_FLOORS = {"gold.jsonl": (1.0, 0.94), "heldout.jsonl": (0.8, 0.66), "heldout2.jsonl": (0.8, 0.7),
+REFUSAL_FLOORS = {"gold.jsonl": (1.0, 0.92), "heldout.jsonl": (0.8, 0.72), "heldout2.jsonl": (0.8, 0.65),
                   "heldout3.jsonl": (0.3, 0.75), "heldout4.jsonl": (0.6, 0.7)}
-SHOWN_QUOTE_CHARS = 1300  # median characters of an answer (quotes, labels and case lines), see eval/README.md
+SHOWN_CHARS = 1300  # median characters of an answer (quotes, labels and case lines), see eval/README.md
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,7 @@ def test_quality_floors(evaluated, name):
     if name == "gold.jsonl":  # 11 follow-ups there; the held-out sets have 3 or 4
         follow_ups = report["by_type"]["follow-up"]
         assert follow_ups["hit@5"] >= 0.75 and follow_ups["answer_evidence"] >= 0.6, follow_ups
-    assert answers["shown_chars_median"] <= SHOWN_QUOTE_CHARS + 200
+    assert answers["shown_chars_median"] <= SHOWN_CHARS + 100
 
 
 @pytest.mark.slow
