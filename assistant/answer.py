@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 
 from assistant.models import Answer, CaseRef, Citation, Hit
 from assistant.query import detect_language, question_type
-from assistant.excerpts import Excerpt, candidates, excerpts_for, source_label
+from assistant.excerpts import Excerpt, about_organisation, candidates, excerpts_for, shape_match, source_label
 from assistant.text import plain, sentence_spans
 from assistant.query import _expansions, entities
 from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, Retrieval, coverage
@@ -39,7 +39,7 @@ TEXTS = {
         "suggest": "Vragen waar de bronnen wel antwoord op geven:",
         "lead_definition": "Zo omschrijven de bronnen het:",
         "lead_example": "Voorbeelden uit de bronnen:",
-        "gap_name": "Over {names} staat in deze fragmenten niets; ze gaan over wat de bronnen wel zeggen.",
+        "gap_name": "De bronnen noemen {names} niet; hierboven staat wat ze wel zeggen.",
         "gap_figure": "Een getal hierover staat niet in deze fragmenten.",
         "empty": "Stel gerust een vraag over sociale innovatie, bijvoorbeeld: “Waar moet ik beginnen?”",
         "truncated": "Je vraag was erg lang; ik heb de eerste {n} tekens gebruikt.",
@@ -54,7 +54,7 @@ TEXTS = {
         "suggest": "Questions the sources do answer:",
         "lead_definition": "How the sources describe it (quoted in Dutch):",
         "lead_example": "Examples from the sources (quoted in Dutch):",
-        "gap_name": "These excerpts say nothing about {names}; they show what the sources do say.",
+        "gap_name": "The sources do not mention {names}; above is what they do say.",
         "gap_figure": "These excerpts give no figure for this.",
         "empty": "Feel free to ask a question about social innovation, for example: “Where do I start?”",
         "truncated": "Your question was very long; I used its first {n} characters.",
@@ -68,6 +68,7 @@ SIZE_LABELS = {"nl": {"klein": "klein bedrijf", "middel": "middelgroot bedrijf",
 MAX_QUESTION_CHARS = 2000
 PARTIAL_ANSWER = 0.5  # share of the question a sentence must cover to answer a legal question or quote a case
 MAX_CASES = 2
+CASE_RANKS = 3  # a practice case among the answer's passages is listed only from this rank up
 # Evidence threshold (calibrated on eval/gold.jsonl, checked on eval/heldout.jsonl; see eval/README.md):
 # refuse when best dense similarity + 0.2 x best passage coverage of the question's terms is below it.
 REFUSAL_THRESHOLD = 0.861  # 0.86 before the sentence-aware chunking of session 5; see eval/README.md
@@ -294,29 +295,34 @@ class _Citations:
 def compose_extractive(
     question: str, retrieval: Retrieval, case_hits: Sequence[Hit], lexical: LexicalIndex,
     terms: Sequence[QueryTerm], language: str, qtype: str | None = None, units: dict | None = None,
+    organisations: dict[str, Sequence[str]] | None = None,
 ) -> Answer:
     """A short answer of labelled excerpts with citations, then practice cases; or a refusal.
 
     The excerpts (see assistant/excerpts.py) come from all passages the answer reads, cases included;
     `terms` are the user's own words plus, at a third of their weight, what a follow-up carried over.
-    `units` adds the sentence units of `case_hits` to those of the retrieval.
+    `units` adds the sentence units of `case_hits` to those of the retrieval; `organisations` (the
+    practice cases' names) let a report's excerpt say which company it is about.
     """
     t = TEXTS[language]
     qtype = qtype or question_type(question)
     units = {**retrieval.units, **(units or {})}
     subject = definition_subject(question, lexical)
+    defining = (lambda text: defines(text, subject, lexical)) if subject else None
     chosen = excerpts_for(retrieval.hits, units, retrieval.query_vector, terms, lexical, question, qtype,
-                          defines=(lambda text: defines(text, subject, lexical)) if subject else None)
-    cases = [h for h in retrieval.hits if h.kind == "case"]
+                          defines=defining)
+    # Practice cases: those the case search found, and cases among the first passages.
+    cases = [h for h in retrieval.hits[:CASE_RANKS] if h.kind == "case"]
     cases += [h for h in case_hits if h.chunk_id not in {c.chunk_id for c in cases}]
     if not chosen and not cases:
         return refusal(language)
     citations = _Citations()
-    lines = [t.get(f"lead_{qtype}", t["lead"])]
+    lines = [lead(qtype, chosen, cases, language, defining)]
     for ex in chosen:
         n = citations.cite(ex.hit, ex.span)
-        lines.append(f"- **{source_label(ex.hit, ex.text, language)}**: {quote(ex.text)} [{n}]")
-    lines += gaps(question, qtype, chosen, language)
+        about = about_organisation(ex.hit, ex.start, ex.end, organisations or {})
+        lines.append(f"- **{source_label(ex.hit, ex.text, language, about)}**: {quote(ex.text)} [{n}]")
+    lines += gaps(question, qtype, chosen, retrieval.hits, lexical, language)
     case_refs, named = [], set()
     quoted = {str(ex.hit.meta.get("organisation") or "") for ex in chosen if ex.hit.kind == "case"}
     shown_cases = 0
@@ -349,18 +355,35 @@ def compose_extractive(
                   mode="extractive", language=language)
 
 
+def lead(qtype: str, chosen: Sequence[Excerpt], cases: Sequence[Hit], language: str, defining=None) -> str:
+    """The answer's first line: it promises first steps, a description or examples only when the
+    excerpts below hold them, else it says neutrally what follows."""
+    t = TEXTS[language]
+    if qtype == "start" and any(shape_match(ex.text, "start") for ex in chosen):
+        return t["lead_start"]
+    if qtype == "definition" and defining is not None and any(defining(ex.text) for ex in chosen):
+        return t["lead_definition"]
+    if qtype == "example" and (cases or any(ex.hit.kind == "case" for ex in chosen)):
+        return t["lead_example"]
+    return t["lead"]
+
+
 _HOW_MANY = re.compile(r"\b(hoeveel|how (?:many|much))\b", re.I)
 
 
-def gaps(question: str, qtype: str, chosen: Sequence[Excerpt], language: str) -> list[str]:
-    """What the shown excerpts leave out of a central part of the question: a name it asks about, or the
-    figure a "hoeveel" question wants. Said only then; ordinary words never trigger it."""
-    shown = " ".join(f"{ex.text} {ex.hit.title} {ex.hit.meta.get('organisation') or ''}" for ex in chosen).lower()
+def gaps(question: str, qtype: str, chosen: Sequence[Excerpt], hits: Sequence[Hit], lexical: LexicalIndex,
+         language: str) -> list[str]:
+    """What the shown excerpts leave out of a central part of the question: a name the sources never
+    use (in a Dutch question; English words of an English question are not names), or the figure a
+    "hoeveel" question wants. Ordinary words never trigger it."""
     t = TEXTS[language]
     out = []
-    missing = [n for n in dict.fromkeys(entities(question)) if n.lower() not in shown and len(n) > 2]
-    if missing:
-        out.append(t["gap_name"].format(names=", ".join(f"‘{n}’" for n in missing)))
+    if language == "nl":
+        read = " ".join(f"{h.title} {h.text} {h.meta.get('organisation') or ''}" for h in hits).lower()
+        missing = [n for n in dict.fromkeys(entities(question)) if len(n) > 2 and n.lower() not in read
+                   and not (frozenset(lexical.tokenizer(n)) & lexical.df.keys()) and not _expansions(n)]
+        if missing:
+            out.append(t["gap_name"].format(names=", ".join(f"‘{n}’" for n in missing)))
     if qtype == "result" and _HOW_MANY.search(question) and not any(re.search(r"\d", ex.text) for ex in chosen):
         out.append(t["gap_figure"])
     return [f"\n_{line}_" for line in out]

@@ -32,6 +32,7 @@ RANK_EXPONENT = 2.0
 SHAPE_BONUS = 0.3  # per sentence (at most two) of the shape the question type asks for
 DEFINITION_BONUS = 1.0  # a unit that opens by defining what a "wat is"-question asks: the definition leads
 NOTE_PENALTY = 0.3
+OVERLAP = 0.5  # share of the shorter unit's words in the longer that makes two units say the same
 WINDOW_PENALTY = 0.05  # per sentence beyond the first: of two equal units, the shorter one  # a footnote ("Noot: …") is background, not the answer
 NAME_BONUS = 0.5  # a unit that names what the question names ("Aldowa", "Buurtzorg")
 MAX_WINDOW = 3  # sentences per unit
@@ -51,6 +52,10 @@ _REFERENCE = re.compile(r"https?://|www\.|\b[\w-]+\.(?:nl|com|org|eu|de|be|net)\
                         re.I)
 # "begin 2018", "begin jaren negentig": the noun (early in a period), not the verb a start question uses.
 _BEGIN_OF_PERIOD = re.compile(r"\b(begin|eind|halverwege)\s+(?=\d|jaren\b|dit\b|deze\b|volgend)", re.I)
+# Sentences of our case files about the source itself ("De bron noemt het …", "Verdere details geeft de
+# bron niet"), and bibliographic lines ("(september 2022) Two cases … Leiden: TNO."): not content.
+_META = re.compile(r"\b(?:de|het) (?:bron|artikel|rapport)\b|\bgeeft de bron\b|\bnoemt de bron\b", re.I)
+_BIBLIOGRAPHY = re.compile(r"^\W*\((?:[a-z]+ )?(?:19|20)\d\d\)|\b[A-Z][a-z]+: [A-Z]{2,}\b\.?\s*$|\(Report [A-Z]", re.M)
 _NOTE = re.compile(r"\W*noot\b", re.I)
 _PERIOD = re.compile(r"\b((?:19|20)\d\d)\s*[-–]\s*((?:19|20)\d\d)\b")
 
@@ -117,7 +122,9 @@ def candidates(
         if vectors is not None and len(vectors) != len(spans):
             vectors = None
         sentence_tokens = [lexical.text_tokens(_BEGIN_OF_PERIOD.sub(" ", hit.text[a:b])) for a, b in spans]
-        usable = [not _REFERENCE.search(hit.text[a:b]) and not _SOURCE_LINE.match(hit.text[a:b]) for a, b in spans]
+        usable = [not _REFERENCE.search(hit.text[a:b]) and not _SOURCE_LINE.match(hit.text[a:b])
+                  and not _BIBLIOGRAPHY.search(hit.text[a:b]) and not (hit.kind == "case" and _META.search(hit.text[a:b]))
+                  for a, b in spans]
         for i in range(len(spans)):
             for w in range(1, MAX_WINDOW + 1):
                 j = i + w - 1
@@ -177,7 +184,12 @@ def candidates(
 
 
 def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
-    return bool(a and b) and len(a & b) / len(a | b) > 0.6
+    """Two units that say the same: most words shared (Jaccard), or nearly all words of the shorter one
+    in the longer (a case summary restating the report it was written from)."""
+    if not a or not b:
+        return False
+    shared = len(a & b)
+    return shared / len(a | b) > 0.6 or shared / min(len(a), len(b)) > OVERLAP
 
 
 def select(ranked: Sequence[Excerpt], max_excerpts: int = MAX_EXCERPTS, budget: int = BUDGET_CHARS) -> list[Excerpt]:
@@ -284,14 +296,32 @@ def is_proposal(section: str) -> bool:
 
 
 LABEL_WORDS = {
-    "nl": {"case": "praktijkvoorbeeld", "proposal": "voorstel", "ended": "afgelopen"},
-    "en": {"case": "practice case", "proposal": "proposal", "ended": "ended"},
+    "nl": {"case": "praktijkvoorbeeld", "proposal": "voorstel", "ended": "afgelopen", "about": "over"},
+    "en": {"case": "practice case", "proposal": "proposal", "ended": "ended", "about": "about"},
 }
 
 
-def source_label(hit: Hit, excerpt_text: str = "", language: str = "nl") -> str:
+def about_organisation(hit: Hit, start: int, end: int, organisations: dict[str, Sequence[str]]) -> str | None:
+    """The practice-case organisation a document excerpt is about: the one it names (the first, when it
+    names several), else the last one named before it in its passage ("Er zijn weer teammanagers" in a
+    passage about Vermeulen). `organisations` maps a name to the names a text may use for it."""
+    if hit.kind == "case" or not organisations:
+        return None
+    found: list[tuple[int, str]] = []
+    for name, aliases in organisations.items():
+        for alias in aliases:
+            for m in re.finditer(r"(?<!\w)" + re.escape(alias) + r"(?!\w)", hit.text):
+                found.append((m.start(), name))
+    inside = sorted(f for f in found if start <= f[0] < end)
+    if inside:
+        return inside[0][1]
+    before = sorted(f for f in found if f[0] < start)
+    return before[-1][1] if before else None
+
+
+def source_label(hit: Hit, excerpt_text: str = "", language: str = "nl", about: str | None = None) -> str:
     """What an excerpt is about, for the reader: "Aldowa (praktijkvoorbeeld)", "SER-advies (2023),
-    voorstel", "Artikel ‘Sociale Innovatie’ (2019), ESF 2007–2013 afgelopen"."""
+    voorstel", "SER-advies (2023), over Aldowa", "Artikel ‘Sociale Innovatie’ (2019), 2007–2013 afgelopen"."""
     words = LABEL_WORDS[language]
     meta = hit.meta
     if hit.kind == "case":
@@ -301,7 +331,7 @@ def source_label(hit: Hit, excerpt_text: str = "", language: str = "nl") -> str:
         name = name[:57].rsplit(" ", 1)[0] + " …"
     year = _year(meta)
     label = f"{name} ({year})" if year else name
-    tags = []
+    tags = [f"{words['about']} {plain(about)}"] if about else []
     if is_proposal(hit.section):
         tags.append(words["proposal"])
     tags += [f"{period} {words['ended']}" for period in ended_periods(excerpt_text)]

@@ -487,7 +487,7 @@ class Assistant:
                 answer = self._generate(model, retrieval, cleaned, language, lexical, on_token, notices)
             if answer is None:
                 answer = compose_extractive(cleaned, retrieval, case_hits, lexical, own_terms, language,
-                                            question_type(cleaned), case_units)
+                                            question_type(cleaned), case_units, searcher.organisations())
             answer.notices = notices + [n for n in answer.notices if n not in notices]
         timings["answer_ms"] = (time.perf_counter() - t0) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000

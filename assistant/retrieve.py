@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.models import Filters, Hit, passage_context
 from assistant.query import _QUESTION_WORDS, _expansions, _with_carried, carried_terms, expand_query
-from assistant.text import _stopwords
+from assistant.text import _stopwords, plain
 from assistant.store import UNIT_KEYS, decode_units
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -315,6 +315,7 @@ class HybridSearcher:
         self._records: dict[str, tuple[str, dict]] = {}
         self._units: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
         self._windows: tuple[np.ndarray, list[str]] | None = None
+        self._organisations: dict[str, tuple[str, ...]] | None = None
 
     def lexical(self) -> LexicalIndex:
         with self._lock:
@@ -333,6 +334,22 @@ class HybridSearcher:
                 self._windows = sentence_windows(units)
                 self._lexical = LexicalIndex(ids, texts, decompound=self.decompound)
             return self._lexical
+
+    def organisations(self) -> dict[str, tuple[str, ...]]:
+        """The organisations of the build's practice cases (what a document excerpt may be about), each
+        with the names a text may use for it: the full name, and its rare capitalised words ("Vermeulen"
+        for "Vermeulen Bouwbedrijf"; not "Industry", which many passages use)."""
+        lexical = self.lexical()
+        if self._organisations is None:
+            names = {plain(str(meta.get("organisation"))) for _, meta in self._records.values()
+                     if meta.get("kind") == "case" and meta.get("organisation")}
+            table = {}
+            for name in sorted(names, key=lambda n: (-len(n), n)):
+                rare = [w for w in re.findall(r"[\w&'-]+", name) if w[:1].isupper() and (len(w) >= 4 or (w.isupper() and len(w) >= 3))
+                        and all(lexical.df.get(t, 0) <= RARE_NAME_PASSAGES for t in lexical.tokenizer(w))]
+                table[name] = tuple(dict.fromkeys([name, *rare]))
+            self._organisations = table
+        return self._organisations
 
     def window_ranking(self, vector: np.ndarray, n: int, allowed: set[str] | None = None) -> list[str]:
         """Passages ranked by their best window of 2-3 consecutive sentences against the query: a passage
@@ -426,6 +443,7 @@ class HybridSearcher:
                          build_id=self.build.build_id, carried=carried, units=units)
 
 
+RARE_NAME_PASSAGES = 8  # a word of an organisation's name in at most this many passages names it alone
 WINDOW_SIZES = (2, 3)
 # Weight of the sentence-window ranking in the fusion (dense and BM25 weigh 1): 0.7 measured best on the
 # tuning sets (gold hit@1 0.753 at 1.0, 0.765 at 0.7 and 0.5; eval/README.md).

