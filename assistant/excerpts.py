@@ -41,6 +41,11 @@ PER_PASSAGE = 2
 BUDGET_CHARS = 1100  # quoted characters per answer (the first excerpt is always shown)
 SUBJECT_EXTRA_CHARS = 200  # what repairing an excerpt's lost subject may add beyond the budget
 SHORT_EXCERPT = 250  # an excerpt shorter than this may read on into a next sentence of the asked shape
+# The score of a unit: a weighted sum of its features (see `candidates`).
+WEIGHTS = {
+    "dense": DENSE_WEIGHT, "coverage": COVERAGE_WEIGHT, "rank_prior": RANK_PRIOR, "shape": SHAPE_BONUS,
+    "named": NAME_BONUS, "defining": DEFINITION_BONUS, "extra_sentences": -WINDOW_PENALTY, "note": -NOTE_PENALTY,
+}
 SCORE_GAP = 1.5  # an excerpt scoring this much below the best is left out (shorter answers, 1 of 150 tuning questions lost)
 
 _FIGURE = re.compile(r"\d")
@@ -74,6 +79,7 @@ class Excerpt:
     coverage: float
     score: float = 0.0
     tokens: frozenset[str] = field(default_factory=frozenset)
+    features: dict[str, float] = field(default_factory=dict)  # what the score is made of (WEIGHTS)
 
     @property
     def text(self) -> str:
@@ -176,10 +182,12 @@ def candidates(
 
     for c in out:
         named = any(n in c.text.lower() or n in c.hit.title.lower() for n in lowered_names)
-        c.score = (DENSE_WEIGHT * (c.dense - mean) / std + COVERAGE_WEIGHT * c.coverage + RANK_PRIOR / c.rank ** RANK_EXPONENT
-                   + SHAPE_BONUS * shaped(c) + (NAME_BONUS if named else 0.0)
-                   + (DEFINITION_BONUS if defining(c) else 0.0) - WINDOW_PENALTY * (c.last - c.first)
-                   - (NOTE_PENALTY if _NOTE.match(c.text) else 0.0))
+        c.features = {
+            "dense": (c.dense - mean) / std, "coverage": c.coverage, "rank_prior": 1.0 / c.rank ** RANK_EXPONENT,
+            "shape": shaped(c), "named": float(named), "defining": float(defining(c)),
+            "extra_sentences": float(c.last - c.first), "note": float(bool(_NOTE.match(c.text))),
+        }
+        c.score = sum(WEIGHTS[k] * v for k, v in c.features.items())
     return sorted(out, key=lambda c: -c.score)
 
 
@@ -192,9 +200,11 @@ def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
     return shared / len(a | b) > 0.6 or shared / min(len(a), len(b)) > OVERLAP
 
 
-def select(ranked: Sequence[Excerpt], max_excerpts: int = MAX_EXCERPTS, budget: int = BUDGET_CHARS) -> list[Excerpt]:
+def select(ranked: Sequence[Excerpt], max_excerpts: int | None = None, budget: int | None = None) -> list[Excerpt]:
     """The best excerpts that fit: no overlap in a document, at most PER_PASSAGE per passage, no
     near-duplicates, within `budget` quoted characters (the best one always)."""
+    max_excerpts = MAX_EXCERPTS if max_excerpts is None else max_excerpts
+    budget = BUDGET_CHARS if budget is None else budget
     chosen: list[Excerpt] = []
     used = 0
     for c in ranked:
@@ -254,9 +264,12 @@ def extend_shape(excerpt: Excerpt, units: dict[str, Any], qtype: str, room: int)
 def excerpts_for(
     hits: Sequence[Hit], units: dict[str, Any], query_vector: Any, terms: Sequence[QueryTerm],
     lexical: LexicalIndex, question: str, qtype: str = "other", defines=None,
-    max_excerpts: int = MAX_EXCERPTS, budget: int = BUDGET_CHARS,
+    max_excerpts: int | None = None, budget: int | None = None,
 ) -> list[Excerpt]:
-    """The excerpts an answer shows, best first, each keeping its subject."""
+    """The excerpts an answer shows, best first, each keeping its subject (at most `max_excerpts`,
+    default MAX_EXCERPTS, within `budget` characters, default BUDGET_CHARS)."""
+    max_excerpts = MAX_EXCERPTS if max_excerpts is None else max_excerpts
+    budget = BUDGET_CHARS if budget is None else budget
     ranked = candidates(hits, units, query_vector, terms, lexical, qtype, entities(question), defines)
     chosen = select(ranked, max_excerpts, budget)
     room = budget + SUBJECT_EXTRA_CHARS - sum(len(c.text) for c in chosen)
