@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from typing import Iterable, Sequence
 
 from assistant.models import Answer, CaseRef, Citation, Hit
@@ -16,7 +17,7 @@ from assistant.query import detect_language, question_type
 from assistant.excerpts import Excerpt, about_organisation, candidates, excerpts_for, shape_match, source_label
 from assistant.text import plain, sentence_spans
 from assistant.query import _expansions, entities
-from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, Retrieval, coverage
+from assistant.retrieve import _WORD, CARRIED_WEIGHT, LexicalIndex, QueryTerm, Retrieval, coverage, query_terms
 
 # The one "cannot answer" sentence per language, shared by the extractive answerer, the prompts
 # (filled into prompts/system.md) and the tests.
@@ -147,6 +148,28 @@ def defines(sentence: str, subject: Sequence[frozenset[str]], lexical: LexicalIn
             return True
     return any(alt <= frozenset(lexical.tokenizer(m.group(1)))
                for m in _DEFINING_PHRASE.finditer(" ".join(words)) for alt in subject)
+
+
+def focus_on_carried_names(question: str, retrieval: Retrieval) -> Retrieval:
+    """A follow-up is about what the earlier turn named ("daar" = Aldowa): answer from the passages that
+    name it, when there are any, so "Hoeveel mensen werken daar?" does not quote other people."""
+    if not retrieval.search_query.startswith(question):
+        return retrieval
+    names = [n.lower() for n in entities(retrieval.search_query[len(question):])]
+    if not names:
+        return retrieval
+    focused = [h for h in retrieval.hits if any(n in f"{h.title} {h.text}".lower() for n in names)]
+    return replace(retrieval, hits=focused) if focused else retrieval
+
+
+def answer_terms(question: str, search_terms: Sequence[QueryTerm], lexical: LexicalIndex) -> list[QueryTerm]:
+    """Terms that pick the excerpts: the user's own words, plus (at a third of their weight) the words
+    a follow-up carried over from earlier turns, so "Wie zaten daar in?" still finds its answer; a
+    start question also looks for "beginnen" (see `with_start_term`)."""
+    own = query_terms(question, lexical)
+    own_words = {t.word for t in own}
+    carried = [replace(t, weight=t.weight * CARRIED_WEIGHT) for t in search_terms if t.word not in own_words]
+    return with_start_term(question, own + carried, lexical)
 
 
 def evidence_score(retrieval: Retrieval, terms: Sequence[QueryTerm], lexical: LexicalIndex) -> float:

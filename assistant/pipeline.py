@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
@@ -36,17 +36,16 @@ from assistant.answer import (
     detect_language,
     evidence_score,
     is_start_question,
+    answer_terms,
+    focus_on_carried_names,
     refusal,
     refusal_reason,
-    with_start_term,
 )
 from assistant.generate import generate, load_prompt, make_chat_model
-from assistant.query import entities, needs_context, question_type
+from assistant.query import needs_context, question_type
 from assistant.retrieve import (
-    CARRIED_WEIGHT,
     HybridSearcher,
     Mode,
-    QueryTerm,
     Retrieval,
     matches,
     query_terms,
@@ -398,27 +397,6 @@ def evaluate(
     return report, results
 
 
-def focus_on_carried_names(question: str, retrieval: Retrieval) -> Retrieval:
-    """A follow-up is about what the earlier turn named ("daar" = Aldowa): answer from the passages that
-    name it, when there are any, so "Hoeveel mensen werken daar?" does not quote other people."""
-    if not retrieval.search_query.startswith(question):
-        return retrieval
-    names = [n.lower() for n in entities(retrieval.search_query[len(question):])]
-    if not names:
-        return retrieval
-    focused = [h for h in retrieval.hits if any(n in f"{h.title} {h.text}".lower() for n in names)]
-    return replace(retrieval, hits=focused) if focused else retrieval
-
-
-def sentence_terms(question: str, search_terms: Sequence[QueryTerm], lexical) -> list[QueryTerm]:
-    """Terms that pick the answer sentences: the user's own words, plus (at a third of their weight)
-    the words a follow-up carried over from earlier turns, so "Wie zaten daar in?" still finds its answer."""
-    own = query_terms(question, lexical)
-    own_words = {t.word for t in own}
-    carried = [replace(t, weight=t.weight * CARRIED_WEIGHT) for t in search_terms if t.word not in own_words]
-    return own + carried
-
-
 class Assistant:
     """Question in, cited answer out: retrieval, the evidence check, then an extractive or generated answer.
 
@@ -476,7 +454,7 @@ class Assistant:
         t0 = time.perf_counter()
         score = evidence_score(retrieval, terms, lexical)
         retrieval = focus_on_carried_names(cleaned, retrieval)
-        own_terms = with_start_term(cleaned, sentence_terms(cleaned, terms, lexical), lexical)
+        own_terms = answer_terms(cleaned, terms, lexical)
         reason = refusal_reason(cleaned, retrieval, terms, own_terms, lexical, score)
         if reason is not None:
             answer = refusal(language, notices, reason)
