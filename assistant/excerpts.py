@@ -6,8 +6,9 @@ sentence vectors were embedded at index time), fused with how much of the questi
 covers, a prior for its passage's rank, and a bonus for the shape the question asks for (a
 definition, a reason, a figure, a step). The best few are shown, without overlaps and at most two per
 passage, within a length budget. Every excerpt is labelled with what it is about: the case's
-organisation, or the document's short title and year, plus "voorstel" for a proposal and the period
-of a scheme that has ended. Measured on the gold sets in eval/README.md.
+organisation, or the document's short title and year (and the practice-case company a report's
+excerpt is about), plus "voorstel" for a proposal and the period of a scheme that has ended.
+Measured on the gold sets in eval/README.md.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ RANK_PRIOR = 1.0  # prior of the passage at rank r: RANK_PRIOR / r**RANK_EXPONEN
 RANK_EXPONENT = 2.0
 SHAPE_BONUS = 0.3  # per sentence (at most two) of the shape the question type asks for
 DEFINITION_BONUS = 1.0  # a unit that opens by defining what a "wat is"-question asks: the definition leads
-NOTE_PENALTY = 0.3
+NOTE_PENALTY = 0.3  # a footnote ("Noot: …") is background, not the answer
+WINDOW_PENALTY = 0.05  # per sentence beyond the first: of two equal units, the shorter one
 OVERLAP = 0.5  # share of the shorter unit's words in the longer that makes two units say the same
-WINDOW_PENALTY = 0.05  # per sentence beyond the first: of two equal units, the shorter one  # a footnote ("Noot: …") is background, not the answer
 NAME_BONUS = 0.5  # a unit that names what the question names ("Aldowa", "Buurtzorg")
 MAX_WINDOW = 3  # sentences per unit
 MAX_EXCERPTS = 4
