@@ -333,7 +333,7 @@ def compose_extractive(
     subject = definition_subject(question, lexical)
     defining = (lambda text: defines(text, subject, lexical)) if subject else None
     chosen = excerpts_for(retrieval.hits, units, retrieval.query_vector, terms, lexical, question, qtype,
-                          defines=defining)
+                          defines=defining, organisations=organisations, asked_text=retrieval.search_query)
     # Practice cases: those the case search found, and cases among the first passages.
     cases = [h for h in retrieval.hits[:CASE_RANKS] if h.kind == "case"]
     cases += [h for h in case_hits if h.chunk_id not in {c.chunk_id for c in cases}]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -36,6 +37,7 @@ NOTE_PENALTY = 0.3  # a footnote ("Noot: …") is background, not the answer
 WINDOW_PENALTY = 0.05  # per sentence beyond the first: of two equal units, the shorter one
 OVERLAP = 0.5  # share of the shorter unit's words in the longer that makes two units say the same
 NAME_BONUS = 0.5  # a unit that names what the question names ("Aldowa", "Buurtzorg")
+OTHER_COMPANY_PENALTY = 1.0  # a unit about another practice-case company than the one the question names
 MAX_WINDOW = 3  # sentences per unit
 MAX_EXCERPTS = 4
 PER_PASSAGE = 2
@@ -46,6 +48,7 @@ SHORT_EXCERPT = 250  # an excerpt shorter than this may read on into a next sent
 WEIGHTS = {
     "dense": DENSE_WEIGHT, "coverage": COVERAGE_WEIGHT, "rank_prior": RANK_PRIOR, "shape": SHAPE_BONUS,
     "named": NAME_BONUS, "defining": DEFINITION_BONUS, "extra_sentences": -WINDOW_PENALTY, "note": -NOTE_PENALTY,
+    "other_company": -OTHER_COMPANY_PENALTY,
 }
 SCORE_GAP = 1.5  # an excerpt scoring this much below the best is left out (shorter answers, 1 of 150 tuning questions lost)
 
@@ -111,15 +114,22 @@ def shape_match(text: str, qtype: str) -> bool:
     return False
 
 
+def asked_organisations(text: str, organisations: dict[str, Sequence[str]]) -> set[str]:
+    """The practice-case organisations a question (with what a follow-up carried over) names."""
+    return {name for name, aliases in organisations.items() if any(_name_pattern(a).search(text) for a in aliases)}
+
+
 def candidates(
     hits: Sequence[Hit], units: dict[str, Any], query_vector: Any, terms: Sequence[QueryTerm],
     lexical: LexicalIndex, qtype: str = "other", names: Sequence[str] = (), defines=None,
+    organisations: dict[str, Sequence[str]] | None = None, asked: set[str] | None = None,
 ) -> list[Excerpt]:
     """Every unit of up to MAX_WINDOW consecutive sentences of the passages, scored, best first.
 
     `units` maps a chunk id to its sentence spans and vectors (stored at index time); a passage without
     them (an index built before units existed) is split here and scored on its wording only.
-    `defines(text)` tells whether a unit defines what a definition question asks about.
+    `defines(text)` tells whether a unit defines what a definition question asks about. When the
+    question names practice-case companies (`asked`), a unit about another company weighs less.
     """
     q = None if query_vector is None else np.asarray(query_vector, dtype=np.float32)
     lowered_names = [n.lower() for n in names]
@@ -181,12 +191,26 @@ def candidates(
         spans = (units.get(c.hit.chunk_id) or (sentence_spans(c.hit.text), None))[0]
         return defines(c.hit.text[spans[c.first][0] : spans[c.first][1]])
 
+    mentions: dict[str, list[tuple[int, str]]] = {}
+
+    def other_company(c: Excerpt) -> bool:
+        if not asked:
+            return False
+        if c.hit.kind == "case":
+            subject = str(c.hit.meta.get("organisation") or "")
+        else:
+            if c.hit.chunk_id not in mentions:
+                mentions[c.hit.chunk_id] = organisation_mentions(c.hit.text, organisations or {})
+            subject = about_organisation(c.hit, c.start, c.end, organisations or {}, mentions[c.hit.chunk_id])
+        return bool(subject) and plain(subject) not in asked
+
     for c in out:
         named = any(n in c.text.lower() or n in c.hit.title.lower() for n in lowered_names)
         c.features = {
             "dense": (c.dense - mean) / std, "coverage": c.coverage, "rank_prior": 1.0 / c.rank ** RANK_EXPONENT,
             "shape": shaped(c), "named": float(named), "defining": float(defining(c)),
             "extra_sentences": float(c.last - c.first), "note": float(bool(_NOTE.match(c.text))),
+            "other_company": float(other_company(c)),
         }
         c.score = sum(WEIGHTS[k] * v for k, v in c.features.items())
     return sorted(out, key=lambda c: -c.score)
@@ -266,12 +290,15 @@ def excerpts_for(
     hits: Sequence[Hit], units: dict[str, Any], query_vector: Any, terms: Sequence[QueryTerm],
     lexical: LexicalIndex, question: str, qtype: str = "other", defines=None,
     max_excerpts: int | None = None, budget: int | None = None,
+    organisations: dict[str, Sequence[str]] | None = None, asked_text: str = "",
 ) -> list[Excerpt]:
     """The excerpts an answer shows, best first, each keeping its subject (at most `max_excerpts`,
     default MAX_EXCERPTS, within `budget` characters, default BUDGET_CHARS)."""
     max_excerpts = MAX_EXCERPTS if max_excerpts is None else max_excerpts
     budget = BUDGET_CHARS if budget is None else budget
-    ranked = candidates(hits, units, query_vector, terms, lexical, qtype, entities(question), defines)
+    asked = asked_organisations(asked_text or question, organisations or {})
+    ranked = candidates(hits, units, query_vector, terms, lexical, qtype, entities(question), defines,
+                        organisations, asked)
     chosen = select(ranked, max_excerpts, budget)
     room = budget + SUBJECT_EXTRA_CHARS - sum(len(c.text) for c in chosen)
     out = []
@@ -315,22 +342,36 @@ LABEL_WORDS = {
 }
 
 
-def about_organisation(hit: Hit, start: int, end: int, organisations: dict[str, Sequence[str]]) -> str | None:
+@lru_cache(maxsize=4096)
+def _name_pattern(alias: str) -> re.Pattern:
+    return re.compile(r"(?<!\w)" + re.escape(alias) + r"(?!\w)")
+
+
+def organisation_mentions(text: str, organisations: dict[str, Sequence[str]]) -> list[tuple[int, str]]:
+    """(offset, organisation) for every place a text names a practice-case organisation; at one
+    position the longest name comes first ("Smart Industry Hubs" before "Smart Industry")."""
+    found = [(m.start(), name) for name, aliases in organisations.items() for alias in aliases
+             for m in _name_pattern(alias).finditer(text)]
+    return sorted(found, key=lambda f: (f[0], -len(f[1])))
+
+
+def about_organisation(hit: Hit, start: int, end: int, organisations: dict[str, Sequence[str]],
+                       mentions: list[tuple[int, str]] | None = None) -> str | None:
     """The practice-case organisation a document excerpt is about: the one it names (the first, when it
     names several), else the last one named before it in its passage ("Er zijn weer teammanagers" in a
-    passage about Vermeulen). `organisations` maps a name to the names a text may use for it."""
+    passage about Vermeulen). `organisations` maps a name to the names a text may use for it;
+    `mentions` are the passage's (see `organisation_mentions`) when the caller already has them."""
     if hit.kind == "case" or not organisations:
         return None
-    found: list[tuple[int, str]] = []
-    for name, aliases in organisations.items():
-        for alias in aliases:
-            for m in re.finditer(r"(?<!\w)" + re.escape(alias) + r"(?!\w)", hit.text):
-                found.append((m.start(), name))
-    inside = sorted(f for f in found if start <= f[0] < end)
+    mentions = organisation_mentions(hit.text, organisations) if mentions is None else mentions
+    inside = [f for f in mentions if start <= f[0] < end]
     if inside:
         return inside[0][1]
-    before = sorted(f for f in found if f[0] < start)
-    return before[-1][1] if before else None
+    before = [f for f in mentions if f[0] < start]
+    if not before:
+        return None
+    last = max(f[0] for f in before)
+    return next(name for pos, name in before if pos == last)
 
 
 def source_label(hit: Hit, excerpt_text: str = "", language: str = "nl", about: str | None = None) -> str:

@@ -162,3 +162,23 @@ def test_the_lead_promises_only_what_the_excerpts_hold():
     assert lead("start", [fact], [], "nl") == TEXTS["nl"]["lead"]  # no step below: no "Eerste stappen"
     assert lead("example", [fact], [], "nl") == TEXTS["nl"]["lead"]
     assert lead("example", [fact], [_hit("case-y:0", "Y", kind="case")], "nl") == TEXTS["nl"]["lead_example"]
+
+
+def test_a_question_about_one_company_keeps_other_companies_out():
+    from assistant.excerpts import asked_organisations
+
+    names = {"Aldowa": ("Aldowa",), "Smart Industry Hubs": ("Smart Industry Hubs",), "Smart Industry": ("Smart Industry",)}
+    assert asked_organisations("Hoeveel mensen werken bij Aldowa?", names) == {"Aldowa"}
+    hubs = _hit("ser:2", "In Smart Industry Hubs werken partijen samen.")
+    assert about_organisation(hubs, 0, len(hubs.text), names) == "Smart Industry Hubs"  # the longest name
+    text = "Bij Aldowa werken 65 mensen in teams. Bij Kesselaar werken 40 mensen in teams."
+    hit = _hit("ser:1", text)
+    lexical = _lexical(hit)
+    question = "Hoeveel mensen werken in teams bij Aldowa?"
+    names = {"Aldowa": ("Aldowa",), "Bouwbedrijf Kesselaar & Zn": ("Kesselaar",)}
+    ranked = candidates([hit], {}, None, query_terms(question, lexical), lexical,
+                        organisations=names, asked={"Aldowa"})
+    other = next(c for c in ranked if c.text.startswith("Bij Kesselaar") and c.first == c.last)
+    own = next(c for c in ranked if c.text.startswith("Bij Aldowa") and c.first == c.last)
+    assert other.features["other_company"] == 1.0 and own.features["other_company"] == 0.0
+    assert own.score > other.score
