@@ -13,10 +13,9 @@ from dataclasses import replace
 from typing import Iterable, Sequence
 
 from assistant.models import Answer, CaseRef, Citation, Hit
-from assistant.query import detect_language, question_type
 from assistant.excerpts import Excerpt, about_organisation, candidates, excerpts_for, shape_match, source_label
+from assistant.query import _expansions, detect_language, entities, question_type
 from assistant.text import plain, sentence_spans
-from assistant.query import _expansions, entities
 from assistant.retrieve import _WORD, CARRIED_WEIGHT, LexicalIndex, QueryTerm, Retrieval, coverage, query_terms
 
 # The one "cannot answer" sentence per language, shared by the extractive answerer, the prompts

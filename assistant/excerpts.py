@@ -119,6 +119,12 @@ def asked_organisations(text: str, organisations: dict[str, Sequence[str]]) -> s
     return {name for name, aliases in organisations.items() if any(_name_pattern(a).search(text) for a in aliases)}
 
 
+def _units_of(hit: Hit, units: dict[str, Any]) -> tuple[list[tuple[int, int]], Any]:
+    """A passage's sentence spans and their stored vectors; for a build without units, its sentences
+    split here and no vectors."""
+    return units.get(hit.chunk_id) or (sentence_spans(hit.text), None)
+
+
 def candidates(
     hits: Sequence[Hit], units: dict[str, Any], query_vector: Any, terms: Sequence[QueryTerm],
     lexical: LexicalIndex, qtype: str = "other", names: Sequence[str] = (), defines=None,
@@ -134,8 +140,10 @@ def candidates(
     q = None if query_vector is None else np.asarray(query_vector, dtype=np.float32)
     lowered_names = [n.lower() for n in names]
     out: list[Excerpt] = []
+    spans_by_chunk: dict[str, list[tuple[int, int]]] = {}
     for rank, hit in enumerate(hits, 1):
-        spans, vectors = units.get(hit.chunk_id) or (sentence_spans(hit.text), None)
+        spans, vectors = _units_of(hit, units)
+        spans_by_chunk[hit.chunk_id] = spans
         if vectors is not None and len(vectors) != len(spans):
             vectors = None
         sentence_tokens = [lexical.text_tokens(_BEGIN_OF_PERIOD.sub(" ", hit.text[a:b])) for a, b in spans]
@@ -174,7 +182,7 @@ def candidates(
         For "voorbeelden" the shape is a practice case: a company that did it."""
         if qtype == "example":
             return 2.0 if c.hit.kind == "case" else 0.0
-        spans = (units.get(c.hit.chunk_id) or (sentence_spans(c.hit.text), None))[0]
+        spans = spans_by_chunk[c.hit.chunk_id]
         count = 0
         for k in range(c.first, c.last + 1):
             key = (c.hit.chunk_id, k)
@@ -188,7 +196,7 @@ def candidates(
         """The unit opens with a sentence that defines what a definition question asks about."""
         if qtype != "definition" or defines is None:
             return False
-        spans = (units.get(c.hit.chunk_id) or (sentence_spans(c.hit.text), None))[0]
+        spans = spans_by_chunk[c.hit.chunk_id]
         return defines(c.hit.text[spans[c.first][0] : spans[c.first][1]])
 
     mentions: dict[str, list[tuple[int, str]]] = {}
@@ -256,7 +264,7 @@ def keep_subject(excerpt: Excerpt, units: dict[str, Any], room: int) -> Excerpt:
     one sentence earlier, where its subject is named, when that fits in `room` characters."""
     if excerpt.first == 0 or not opens_with_reference(excerpt.text):
         return excerpt
-    spans = (units.get(excerpt.hit.chunk_id) or (sentence_spans(excerpt.hit.text), None))[0]
+    spans = _units_of(excerpt.hit, units)[0]
     if excerpt.first >= len(spans):
         return excerpt
     previous = spans[excerpt.first - 1]
@@ -271,7 +279,7 @@ def extend_shape(excerpt: Excerpt, units: dict[str, Any], qtype: str, room: int)
     is followed by "Een reden is …" (up to MAX_WINDOW sentences, within `room` characters)."""
     if qtype not in ("reason", "start", "result"):
         return excerpt
-    spans = (units.get(excerpt.hit.chunk_id) or (sentence_spans(excerpt.hit.text), None))[0]
+    spans = _units_of(excerpt.hit, units)[0]
     last, end = excerpt.last, excerpt.end
     while (last + 1 < len(spans) and last - excerpt.first + 1 < MAX_WINDOW and end - excerpt.start < SHORT_EXCERPT
            and spans[last + 1][1] - end <= room):
