@@ -14,9 +14,9 @@ from typing import Iterable, Sequence
 
 from assistant.models import Answer, CaseRef, Citation, Hit
 from assistant.excerpts import Excerpt, about_organisation, candidates, excerpts_for, shape_match, source_label
-from assistant.query import _expansions, detect_language, entities, question_type
+from assistant.query import _QUESTION_WORDS, _expansions, clauses, detect_language, entities, question_type
 from assistant.text import plain, sentence_spans
-from assistant.retrieve import _WORD, CARRIED_WEIGHT, LexicalIndex, QueryTerm, Retrieval, coverage, query_terms
+from assistant.retrieve import _FILLERS, _WORD, CARRIED_WEIGHT, LexicalIndex, QueryTerm, Retrieval, coverage, query_terms
 
 # The one "cannot answer" sentence per language, shared by the extractive answerer, the prompts
 # (filled into prompts/system.md) and the tests.
@@ -116,22 +116,56 @@ def with_start_term(question: str, terms: Sequence[QueryTerm], lexical: LexicalI
 # that defines X ("Sociale innovatie is vernieuwing van het arbeidsproces …"), the classic answer
 # pattern of definition questions, preferred over sentences that merely mention X.
 _DEFINITION_QUESTION = re.compile(
-    r"^\s*(?:wat\s+(?:is|zijn|betekent|betekenen|houdt)|wat\s+versta\w*\s+(?:je|men|we|u|jullie)\s+onder|"
+    r"^\s*(?:(?:en|maar|dus|of|and|but|so)\s+)?(?:wat\s+(?:is|zijn|betekent|betekenen|houdt)|wat\s+versta\w*\s+(?:je|men|we|u|jullie)\s+onder|"
     r"what\s+(?:is|are|does)|what's)\s+(?:een\s+|de\s+|het\s+|a\s+|an\s+|the\s+)?(?P<subject>[^?]{2,60}?)"
     r"(?:\s+(?:eigenlijk|precies|nou|nu|in|mean|about))*\s*\??\s*$", re.I)
+_ARTICLES = frozenset("de het een the a an".split())
 _DEFINING_VERBS = frozenset("is zijn omvat omvatten betekent houdt behelst staat verwijst gaat means refers".split())
 _DEFINING_PHRASE = re.compile(r"\b(?:onder|definitie van|definiëren|definieert|omschrijving van)((?:\s+\w+){1,5})")
 
 
+_POINTING_SUBJECT = frozenset("dat dit het die deze dat nou dat dan that it this".split())
+
+
+def _content_runs(text: str, lexical: LexicalIndex) -> list[str]:
+    """Runs of consecutive content words ("Iedereen heeft het over sociale innovatie" -> "iedereen",
+    "sociale innovatie"): the candidates a pointing word ("wat is dát?") stands for."""
+    stop = lexical.tokenizer._stop | _QUESTION_WORDS | _FILLERS
+    runs, current = [], []
+    for word in _WORD.findall(text.lower()):
+        if word in stop or word.isdigit():
+            if current:
+                runs.append(" ".join(current))
+            current = []
+        else:
+            current.append(word)
+    if current:
+        runs.append(" ".join(current))
+    return [r for r in runs if len(r.split()) <= 4]
+
+
 def definition_subject(question: str, lexical: LexicalIndex) -> tuple[frozenset[str], ...]:
     """For a definition question, the subject's stems (and its thesaurus terms'): "What is social
-    innovation?" -> {social, innovation} or {sociale, innovatie} (stemmed); () for other questions."""
-    m = _DEFINITION_QUESTION.match(question)
-    if not m or len(m.group("subject").split()) > 4:
-        return ()
-    subject = m.group("subject")
-    alternatives = [subject] + [alt for _, _, _, added in _expansions(subject) for alt in added.split("|")]
-    return tuple(dict.fromkeys(a for a in (frozenset(lexical.tokenizer(x)) for x in alternatives) if a))
+    innovation?" -> {social, innovation} or {sociale, innovatie} (stemmed); () for other questions.
+
+    The question may come with context ("wat is sociale innovatie nou eigenlijk? ik heb een
+    bouwbedrijf …"): each clause is tried. "…, maar wat is dat nou precies?" asks about what the
+    words before it named, so those are the subject's alternatives."""
+    parts = clauses(question)
+    for i, part in enumerate(parts):
+        m = _DEFINITION_QUESTION.match(part)
+        if not m or len(m.group("subject").split()) > 4:
+            continue
+        subject = m.group("subject")
+        if subject.lower() in _POINTING_SUBJECT:
+            alternatives = [run for before in parts[:i] for run in _content_runs(before, lexical)]
+        else:
+            alternatives = [subject]
+        alternatives += [alt for a in list(alternatives) for _, _, _, added in _expansions(a) for alt in added.split("|")]
+        found = tuple(dict.fromkeys(a for a in (frozenset(lexical.tokenizer(x)) for x in alternatives) if a))
+        if found:
+            return found
+    return ()
 
 
 def defines(sentence: str, subject: Sequence[frozenset[str]], lexical: LexicalIndex) -> bool:
@@ -141,9 +175,10 @@ def defines(sentence: str, subject: Sequence[frozenset[str]], lexical: LexicalIn
     if not subject:
         return False
     words = _WORD.findall(sentence.lower())
+    opening = words[1:] if words[:1] and words[0] in _ARTICLES else words  # "Het begrip …", not "Bij …"
     for alt in subject:
         n = len(alt)
-        if alt <= frozenset(lexical.tokenizer(" ".join(words[: n + 2]))) and _DEFINING_VERBS & set(words[n : n + 3]):
+        if alt <= frozenset(lexical.tokenizer(" ".join(opening[:n]))) and _DEFINING_VERBS & set(opening[n : n + 2]):
             return True
     return any(alt <= frozenset(lexical.tokenizer(m.group(1)))
                for m in _DEFINING_PHRASE.finditer(" ".join(words)) for alt in subject)

@@ -53,10 +53,25 @@ def _type_patterns() -> tuple[tuple[str, tuple[re.Pattern, ...]], ...]:
     return tuple((name, tuple(patterns)) for name, patterns in sections.items())
 
 
+# A question often comes with context around it ("Ik heb een bouwbedrijf met 40 man. Hoe begin ik?",
+# "Iedereen heeft het over sociale innovatie, maar wat is dat nou precies?"): its clauses are what
+# follows a sentence end, a line break, or a comma or semicolon before "maar", "dus", "want", "en".
+_CLAUSE_BREAK = re.compile(r"(?<=[.?!])\s+|\n+|[,;:]\s+(?=(?:maar|dus|want|en|of|but|so|and)\b)", re.I)
+
+
+def clauses(question: str) -> list[str]:
+    """The question's sentences and the clauses after "…, maar", each stripped ("" parts dropped)."""
+    return [c.strip() for c in _CLAUSE_BREAK.split(question) if c and c.strip()]
+
+
 def question_type(question: str) -> str:
-    """definition | reason | result | start | example | other: decides the shape of the answer."""
+    """definition | reason | result | start | example | other: decides the shape of the answer.
+
+    The first type (in the order of question_types.txt) whose pattern matches the whole question or any
+    of its clauses, so context before or after the question itself does not hide its type."""
+    parts = [question, *clauses(question)]
     for name, patterns in _type_patterns():
-        if any(p.search(question) for p in patterns):
+        if any(p.search(part) for p in patterns for part in parts):
             return name
     return "other"
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.models import Filters, Hit, passage_context
 from assistant.query import _QUESTION_WORDS, _expansions, _with_carried, carried_terms, expand_query
-from assistant.text import _stopwords, plain
+from assistant.text import _stopwords, plain, word_list
 from assistant.store import UNIT_KEYS, decode_units
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -221,10 +221,7 @@ class QueryTerm:
 # Pronouns and chat fillers: no content of their own. "wat is sociale innovatie eigenlijk?" asks about
 # sociale innovatie, and an answer must not say it found nothing about "eigenlijk". (BM25 keeps them:
 # dropping them from the index measurably cost hit@1, eval/README.md.)
-_FILLERS = frozenset("""
-eigenlijk gewoon zoiets zulke allemaal jullie jij jou jouw wij we onze hen nou echt precies even wel heel erg zeer
-misschien ergens hoor beetje
-""".split())
+_FILLERS = word_list("fillers")
 
 
 def query_terms(question: str, lexical: LexicalIndex) -> list[QueryTerm]:

@@ -136,6 +136,12 @@ def test_a_definition_question_prefers_the_sentence_that_defines_its_subject():
     subject = definition_subject("Wat is sociale innovatie eigenlijk?", lexical)
     assert subject and definition_subject("What is social innovation?", lexical)  # via the thesaurus
     assert definition_subject("Hoe begin ik met sociale innovatie?", lexical) == ()
+    # with the entrepreneur's context around it, and "dat" standing for what the clause before named
+    assert subject[0] in definition_subject("wat is sociale innovatie nou eigenlijk? ik heb een bakkerij", lexical)
+    assert subject[0] in definition_subject("Iedereen heeft het over sociale innovatie, maar wat is dat nou?", lexical)
+    # only an opening subject defines: "Bij sociale innovatie zijn vele partijen …" is no definition
+    assert not defines("Bij sociale innovatie zijn vele partijen betrokken.", subject, lexical)
+    assert defines("Sociale innovatie is dus meer dan techniek.", subject, lexical)
     assert defines("Onder sociale innovatie verstaan we vernieuwing van de arbeid.", subject, lexical)
     assert not defines("Steeds meer bedrijven zetten in op sociale innovatie.", subject, lexical)
     # Both passages mention it in every sentence; the first excerpt is the definition, though it ranks second.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.query import QUESTION_TYPES, analyse, detect_language, needs_context, question_type
+from assistant.query import QUESTION_TYPES, analyse, clauses, detect_language, needs_context, question_type
 
 
 @pytest.mark.parametrize("question, expected", [
@@ -29,6 +29,12 @@ from assistant.query import QUESTION_TYPES, analyse, detect_language, needs_cont
     ("Are there examples in healthcare?", "example"),
     ("subsidie?", "other"),
     ("Otolift?", "other"),
+    # the question among context: its clause decides
+    ("Iedereen heeft het tegenwoordig over sociale innovatie, maar wat is dat nou precies? Ik heb een metaalbedrijf.",
+     "definition"),
+    ("wat is sociale innovatie nou eigenlijk? hoor het overal maar ik heb een bouwbedrijf met 40 man", "definition"),
+    ("Ik heb een bouwbedrijf met 40 man. Wat is QRM?", "definition"),
+    ("Ik heb een installatiebedrijf met 40 monteurs. Hoe begin ik hiermee?", "start"),
 ])
 def test_question_type(question, expected):
     assert question_type(question) == expected
@@ -74,3 +80,14 @@ def test_the_thesaurus_file_maps_questions_to_the_sources_words():
     # "OR" is the works council only in capitals; English "or" is a word.
     assert [e[2] for e in _expansions("Moet de OR instemmen?")] == ["OR"]
     assert _expansions("tea or coffee") == []
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Wat is QRM?", ["Wat is QRM?"]),
+    ("Ik heb een bouwbedrijf. Wat is QRM?", ["Ik heb een bouwbedrijf.", "Wat is QRM?"]),
+    ("Iedereen heeft het erover, maar wat is dat?", ["Iedereen heeft het erover", "maar wat is dat?"]),
+    ("Teams, rollen en taken: hoe regel je dat?", ["Teams, rollen en taken: hoe regel je dat?"]),  # a list, no clause
+    ("regel 1\nregel 2", ["regel 1", "regel 2"]),
+])
+def test_clauses(question, expected):
+    assert clauses(question) == expected
