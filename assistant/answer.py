@@ -12,11 +12,9 @@ import unicodedata
 from dataclasses import replace
 from typing import Iterable, Sequence
 
-import numpy as np
-
 from assistant.models import Answer, CaseRef, Citation, Hit
 from assistant.excerpts import Excerpt, about_organisation, candidates, excerpts_for, shape_match, source_label
-from assistant.query import _QUESTION_WORDS, _expansions, clauses, detect_language, entities, expand_query, question_type
+from assistant.query import _QUESTION_WORDS, _expansions, clauses, detect_language, entities, question_type
 from assistant.text import plain, sentence_spans
 from assistant.retrieve import _FILLERS, _WORD, CARRIED_WEIGHT, LexicalIndex, QueryTerm, Retrieval, coverage, query_terms
 
@@ -198,18 +196,6 @@ def focus_on_carried_names(question: str, retrieval: Retrieval) -> Retrieval:
     return replace(retrieval, hits=focused) if focused else retrieval
 
 
-def score_follow_up_on_its_own_words(question: str, retrieval: Retrieval, embed_query) -> Retrieval:
-    """A follow-up ("En wat heeft het ze opgeleverd?") searched with what the earlier turn carried over
-    (the company, its topic); its passages are about that company already (focus_on_carried_names), so
-    its excerpts are scored against the blend of the turn's own words and the carried query: the
-    sentences with results, not the company's description. `embed_query(text)` embeds a query."""
-    if not retrieval.carried or retrieval.query_vector is None:
-        return retrieval
-    own = np.asarray(embed_query(expand_query(question)), dtype=np.float32)
-    blend = np.asarray(retrieval.query_vector, dtype=np.float32) + own
-    return replace(retrieval, unit_vector=blend / (np.linalg.norm(blend) or 1.0))
-
-
 def answer_terms(question: str, search_terms: Sequence[QueryTerm], lexical: LexicalIndex) -> list[QueryTerm]:
     """Terms that pick the excerpts: the user's own words, plus (at a third of their weight) the words
     a follow-up carried over from earlier turns, so "Wie zaten daar in?" still finds its answer; a
@@ -380,7 +366,7 @@ def compose_extractive(
     units = {**retrieval.units, **(units or {})}
     subject = definition_subject(question, lexical)
     defining = (lambda text: defines(text, subject, lexical)) if subject else None
-    chosen = excerpts_for(retrieval.hits, units, retrieval.excerpt_vector, terms, lexical, question, qtype,
+    chosen = excerpts_for(retrieval.hits, units, retrieval.query_vector, terms, lexical, question, qtype,
                           defines=defining, organisations=organisations, asked_text=retrieval.search_query)
     # Practice cases: those the case search found, and cases among the first passages.
     cases = [h for h in retrieval.hits[:CASE_RANKS] if h.kind == "case"]
@@ -411,7 +397,7 @@ def compose_extractive(
         meta = hit.meta
         label = ", ".join(x for x in (meta.get("sector"), employees_label(meta.get("employees"), meta.get("size_class"),
                                                                             language)) if x)
-        best = excerpts_for([hit], units, retrieval.excerpt_vector, terms, lexical, question, qtype,
+        best = excerpts_for([hit], units, retrieval.query_vector, terms, lexical, question, qtype,
                             max_excerpts=1, budget=350)
         if best and best[0].coverage >= PARTIAL_ANSWER and len(best[0].text) <= 350:
             n = citations.cite(hit, best[0].span)

@@ -37,7 +37,7 @@ from assistant.answer import (
     evidence_score,
     is_start_question,
     answer_terms,
-    focus_on_carried_names, score_follow_up_on_its_own_words,
+    focus_on_carried_names,
     refusal,
     refusal_reason,
 )
@@ -454,7 +454,6 @@ class Assistant:
         t0 = time.perf_counter()
         score = evidence_score(retrieval, terms, lexical)
         retrieval = focus_on_carried_names(cleaned, retrieval)
-        retrieval = score_follow_up_on_its_own_words(cleaned, retrieval, searcher.embedder.embed_query)
         own_terms = answer_terms(cleaned, terms, lexical)
         reason = refusal_reason(cleaned, retrieval, terms, own_terms, lexical, score)
         if reason is not None:

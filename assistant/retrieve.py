@@ -282,13 +282,6 @@ class Retrieval:
     build_id: str = ""  # the index build every passage came from (one live build per question)
     carried: str = ""  # what a follow-up carried over from the earlier turn ("" for a self-contained question)
     units: dict[str, Any] = field(default_factory=dict)  # chunk id -> (sentence spans, their vectors)
-    # What excerpts are scored against when it differs from query_vector: for a follow-up, the blend of
-    # the turn's own words and the carried query (answer.score_follow_up_on_its_own_words).
-    unit_vector: Any = None
-
-    @property
-    def excerpt_vector(self) -> Any:
-        return self.query_vector if self.unit_vector is None else self.unit_vector
 
 
 Mode = Literal["hybrid", "dense", "lexical"]
