@@ -14,7 +14,8 @@ from typing import Iterable, Sequence
 
 from assistant.models import Answer, CaseRef, Citation, Hit
 from assistant.excerpts import Excerpt, about_organisation, candidates, excerpts_for, shape_match, source_label
-from assistant.query import _QUESTION_WORDS, _expansions, clauses, detect_language, entities, question_type
+from assistant.query import (_QUESTION_WORDS, _expansions, answer_type, clauses, detect_language, entities,
+                            question_type, states_answer_type)
 from assistant.text import plain, sentence_spans
 from assistant.retrieve import _FILLERS, _WORD, CARRIED_WEIGHT, LexicalIndex, QueryTerm, Retrieval, coverage, query_terms
 
@@ -447,6 +448,9 @@ def gaps(question: str, qtype: str, chosen: Sequence[Excerpt], hits: Sequence[Hi
                    and not (frozenset(lexical.tokenizer(n)) & lexical.df.keys()) and not _expansions(n)]
         if missing:
             out.append(t["gap_name"].format(names=", ".join(f"‘{n}’" for n in missing)))
-    if qtype == "result" and _HOW_MANY.search(question) and not any(re.search(r"\d", ex.text) for ex in chosen):
+    wanted = answer_type(question)
+    if wanted and not any(states_answer_type(ex.text, wanted) for ex in chosen):
+        out.append(t["gap_figure"])  # "hoe lang" answered without a duration, "hoeveel mensen" without a head count
+    elif qtype == "result" and _HOW_MANY.search(question) and not any(re.search(r"\d", ex.text) for ex in chosen):
         out.append(t["gap_figure"])
     return [f"\n_{line}_" for line in out]

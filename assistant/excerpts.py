@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from assistant.models import Hit
-from assistant.query import entities
+from assistant.query import answer_type, entities, states_answer_type
 from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, coverage
 from assistant.text import opens_with_reference, plain, sentence_spans, word_list
 
@@ -36,6 +36,7 @@ DEFINITION_BONUS = 1.0  # a unit that opens by defining what a "wat is"-question
 NOTE_PENALTY = 0.3  # a footnote ("Noot: …") is background, not the answer
 WINDOW_PENALTY = 0.05  # per sentence beyond the first: of two equal units, the shorter one
 OVERLAP = 0.5  # share of the shorter unit's words in the longer that makes two units say the same
+ANSWER_TYPE_BONUS = 0.5  # a unit stating the figure a "hoe lang / hoeveel mensen / welk percentage" question wants
 NAME_BONUS = 0.5  # a unit that names what the question names ("Aldowa", "Buurtzorg")
 OTHER_COMPANY_PENALTY = 1.0  # a unit about another practice-case company than the one the question names
 MAX_WINDOW = 3  # sentences per unit
@@ -48,7 +49,7 @@ SHORT_EXCERPT = 250  # an excerpt shorter than this may read on into a next sent
 WEIGHTS = {
     "dense": DENSE_WEIGHT, "coverage": COVERAGE_WEIGHT, "rank_prior": RANK_PRIOR, "shape": SHAPE_BONUS,
     "named": NAME_BONUS, "defining": DEFINITION_BONUS, "extra_sentences": -WINDOW_PENALTY, "note": -NOTE_PENALTY,
-    "other_company": -OTHER_COMPANY_PENALTY,
+    "other_company": -OTHER_COMPANY_PENALTY, "answer_type": ANSWER_TYPE_BONUS,
 }
 SCORE_GAP = 1.5  # an excerpt scoring this much below the best is left out (2.0 added 5 of 282 tuning answers' evidence
 # but none on the blind heldout7, where its longer answers were judged less useful; eval/README.md)
@@ -129,7 +130,7 @@ def _units_of(hit: Hit, units: dict[str, Any]) -> tuple[list[tuple[int, int]], A
 def candidates(
     hits: Sequence[Hit], units: dict[str, Any], query_vector: Any, terms: Sequence[QueryTerm],
     lexical: LexicalIndex, qtype: str = "other", names: Sequence[str] = (), defines=None,
-    organisations: dict[str, Sequence[str]] | None = None, asked: set[str] | None = None,
+    organisations: dict[str, Sequence[str]] | None = None, asked: set[str] | None = None, question: str = "",
 ) -> list[Excerpt]:
     """Every unit of up to MAX_WINDOW consecutive sentences of the passages, scored, best first.
 
@@ -213,13 +214,19 @@ def candidates(
             subject = about_organisation(c.hit, c.start, c.end, organisations or {}, mentions[c.hit.chunk_id])
         return bool(subject) and plain(subject) not in asked
 
+    wanted = answer_type(question)
+
+    def states_figure(c: Excerpt) -> bool:
+        spans = spans_by_chunk[c.hit.chunk_id]
+        return any(states_answer_type(c.hit.text[spans[k][0] : spans[k][1]], wanted) for k in range(c.first, c.last + 1))
+
     for c in out:
         named = any(n in c.text.lower() or n in c.hit.title.lower() for n in lowered_names)
         c.features = {
             "dense": (c.dense - mean) / std, "coverage": c.coverage, "rank_prior": 1.0 / c.rank ** RANK_EXPONENT,
             "shape": shaped(c), "named": float(named), "defining": float(defining(c)),
             "extra_sentences": float(c.last - c.first), "note": float(bool(_NOTE.match(c.text))),
-            "other_company": float(other_company(c)),
+            "other_company": float(other_company(c)), "answer_type": float(bool(wanted) and states_figure(c)),
         }
         c.score = sum(WEIGHTS[k] * v for k, v in c.features.items())
     return sorted(out, key=lambda c: -c.score)
@@ -307,7 +314,7 @@ def excerpts_for(
     budget = BUDGET_CHARS if budget is None else budget
     asked = asked_organisations(asked_text or question, organisations or {})
     ranked = candidates(hits, units, query_vector, terms, lexical, qtype, entities(question), defines,
-                        organisations, asked)
+                        organisations, asked, question)
     chosen = select(ranked, max_excerpts, budget)
     room = budget + SUBJECT_EXTRA_CHARS - sum(len(c.text) for c in chosen)
     out = []

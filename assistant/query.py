@@ -76,6 +76,39 @@ def question_type(question: str) -> str:
     return "other"
 
 
+# Expected answer types of "hoeveel / hoe lang"-questions: the sentence that answers states a duration,
+# a head count or a percentage, not just any number ("in 2019" answers no "hoe lang"). A question
+# pattern and the pattern of a sentence that states such an answer; tests in tests/test_query.py.
+_NUMBER = (r"(?:\d[\d.,]*|een|één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|vijftien|twintig|dertig|"
+           r"veertig|vijftig|honderd|duizend|enkele|paar|anderhalf|half|one|two|three|four|five|six|seven|eight|"
+           r"nine|ten|twelve|twenty|several)")
+ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    "duration": (
+        re.compile(r"\bhoe\s+lang\b|\bhow\s+long\b|\bhoeveel\s+(?:tijd|jaar|jaren|maanden|weken)\b|\bduurt?\b|"
+                   r"\bduurde\b|\bgeduurd\b", re.I),
+        re.compile(r"\b" + _NUMBER + r"\s+(?:\w+\s+)?(?:jaar|jaren|maand|maanden|week|weken|dag|dagen|years?|months?|"
+                   r"weeks?|days?)\b", re.I)),
+    "count": (
+        re.compile(r"\bhoeveel\s+(?:\w+\s+)?(?:mensen|medewerkers|werknemers|personeel|man|leden|bedrijven|deelnemers|"
+                   r"bewoners|teams?|collega'?s)\b|\bhow\s+many\b|\bhoe\s+groot\b|\bomvang\b", re.I),
+        re.compile(r"\b" + _NUMBER + r"\s+(?:\w+\s+){0,2}?(?:mensen|medewerkers|werknemers|personen|man|fte|leden|"
+                   r"bedrijven|ondernemingen|deelnemers|bewoners|teams?|employees|people|staff)\b", re.I)),
+    "percent": (
+        re.compile(r"\bprocent\b|\bpercentage\b|%|\bper\s*cent\b", re.I),
+        re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|procent|percent)", re.I)),
+}
+
+
+def answer_type(question: str) -> str:
+    """"duration" | "count" | "percent" when the question asks for that kind of figure, else ""."""
+    return next((name for name, (asks, _) in ANSWER_TYPES.items() if asks.search(question)), "")
+
+
+def states_answer_type(text: str, kind: str) -> bool:
+    """Whether a sentence states the figure an answer type wants ("zo'n zeven jaar", "65 mensen")."""
+    return bool(kind) and bool(ANSWER_TYPES[kind][1].search(text))
+
+
 # Words that always refer back ("Hoeveel mensen werken daar?", "Wat doen ze?"). Demonstratives (die, dat,
 # deze, dit, that, this) refer back only as a determiner or pronoun near the start of the question or
 # after a verb or preposition; after a noun they open a relative clause ("bedrijven die willen

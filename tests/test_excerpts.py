@@ -182,3 +182,21 @@ def test_a_question_about_one_company_keeps_other_companies_out():
     own = next(c for c in ranked if c.text.startswith("Bij Aldowa") and c.first == c.last)
     assert other.features["other_company"] == 1.0 and own.features["other_company"] == 0.0
     assert own.score > other.score
+
+
+def test_a_how_long_question_prefers_the_sentence_with_a_duration():
+    """The expected answer type: "hoe lang" wants a duration, not the sentence with the most shared words."""
+    hit = _hit("case-otolift:0", "Otolift werkt met zelfsturende teams en de mentaliteit op de werkvloer is veranderd. "
+               "In 2020 realiseerde het bedrijf meer omzet. De mentaliteitsverandering heeft zo'n zeven jaar gekost.",
+               kind="case", organisation="Otolift")
+    lexical = _lexical(hit)
+    question = "Hoe lang duurde de verandering van de mentaliteit op de werkvloer bij Otolift?"
+    terms = query_terms(question, lexical)
+    ranked = candidates([hit], {}, None, terms, lexical, "result", question=question)
+    single = [c for c in ranked if c.first == c.last]
+    assert "zeven jaar" in single[0].text
+    assert ranked[0].features["answer_type"] == 1.0
+    # without a sentence that states a duration, the answer says the figure is missing
+    other = _hit("doc:1", "Otolift werkt met zelfsturende teams en de mentaliteit op de werkvloer is veranderd.")
+    shown = excerpts_for([other], {}, None, terms, _lexical(other), question, "result")
+    assert gaps(question, "result", shown, [other], _lexical(other), "nl")

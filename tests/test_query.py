@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.query import QUESTION_TYPES, analyse, clauses, detect_language, needs_context, question_type
+from assistant.query import QUESTION_TYPES, analyse, answer_type, clauses, states_answer_type, detect_language, needs_context, question_type
 
 
 @pytest.mark.parametrize("question, expected", [
@@ -91,3 +91,32 @@ def test_the_thesaurus_file_maps_questions_to_the_sources_words():
 ])
 def test_clauses(question, expected):
     assert clauses(question) == expected
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Hoe lang heeft het bij die trapliftenfabrikant geduurd voordat de mentaliteit om was?", "duration"),
+    ("How long did that culture change take them?", "duration"),
+    ("Hoeveel mensen werken daar?", "count"),
+    ("hoe groot zijn de teams daar?", "count"),
+    ("How many employees does Aldowa have?", "count"),
+    ("Met hoeveel procent daalde het verzuim?", "percent"),
+    ("Wat levert het op?", ""),  # results of any kind: no one figure asked
+    ("Hoeveel subsidie kan ik krijgen?", ""),
+])
+def test_answer_type(question, expected):
+    assert answer_type(question) == expected
+
+
+@pytest.mark.parametrize("sentence, kind, expected", [
+    ("De mentaliteitsverandering heeft zo'n zeven jaar gekost.", "duration", True),
+    ("Het project liep twaalf maanden.", "duration", True),
+    ("In 2019 begon het bedrijf met teams.", "duration", False),  # a year is no duration
+    ("Eind 2019 werkten er 65 mensen bij dit bedrijf.", "count", True),
+    ("Multidisciplinaire teams van 10 tot 12 personen stellen teamdoelen op.", "count", True),
+    ("Het bedrijf bestaat sinds 1978.", "count", False),
+    ("Het verzuim daalde met 3,5 procent.", "percent", True),
+    ("Het verzuim daalde.", "percent", False),
+    ("Eind 2019 werkten er 65 mensen.", "", False),
+])
+def test_states_answer_type(sentence, kind, expected):
+    assert states_answer_type(sentence, kind) is expected
