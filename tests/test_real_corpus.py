@@ -154,7 +154,7 @@ def test_case_filters_on_the_real_index(real_index):
 # Retrieval: hit@k over the passages; answers: answer_evidence is the share of in-scope questions whose
 # shown answer text holds an evidence string, the figure the user feels.
 FLOORS = {
-    "gold.jsonl": {"hit@5": 0.97, "hit@1": 0.75, "mrr@10": 0.83, "answer_evidence": 0.86},
+    "gold.jsonl": {"hit@5": 0.97, "hit@1": 0.75, "mrr@10": 0.84, "answer_evidence": 0.88},
     "heldout.jsonl": {"hit@5": 0.76, "hit@1": 0.64, "answer_evidence": 0.64},
     "heldout2.jsonl": {"hit@5": 0.85, "hit@1": 0.4, "answer_evidence": 0.45},
     "heldout3.jsonl": {"hit@5": 0.9, "hit@1": 0.6, "answer_evidence": 0.75},
@@ -198,7 +198,7 @@ def test_quality_floors(evaluated, name):
         assert measured[metric] >= floor, f"{metric} {measured[metric]} < {floor}; not shown: {misses}"
     if name == "gold.jsonl":  # 11 follow-ups there; the held-out sets have 3 or 4
         follow_ups = report["by_type"]["follow-up"]
-        assert follow_ups["hit@5"] >= 0.75 and follow_ups["answer_evidence"] >= 0.6, follow_ups
+        assert follow_ups["hit@5"] >= 0.9 and follow_ups["answer_evidence"] >= 0.75, follow_ups
     assert answers["shown_chars_median"] <= SHOWN_CHARS + 100
 
 
