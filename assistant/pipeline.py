@@ -37,7 +37,7 @@ from assistant.answer import (
     evidence_score,
     is_start_question,
     answer_terms,
-    focus_on_carried_names,
+    definition_query, focus_on_carried_names,
     refusal,
     refusal_reason,
 )
@@ -48,6 +48,7 @@ from assistant.retrieve import (
     Mode,
     Retrieval,
     matches,
+    with_second_query,
     query_terms,
 )
 from assistant.store import Build, Manifest, Store, open_store
@@ -448,6 +449,10 @@ class Assistant:
         searcher = self.index.searcher()  # one live build for the whole question, even during a rebuild
         retrieval = searcher.retrieve(query, self.settings.answer_passages, filters, context)
         lexical = searcher.lexical()
+        bare = definition_query(query, lexical)  # "… maar wat is dat nou precies?" -> "Wat is sociale innovatie?"
+        if bare:
+            retrieval = with_second_query(retrieval, searcher.retrieve(bare, self.settings.answer_passages, filters),
+                                          self.settings.answer_passages)
         terms = query_terms(retrieval.search_query, lexical)
         timings = {"retrieve_ms": (time.perf_counter() - t0) * 1000}
 

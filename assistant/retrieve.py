@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
@@ -438,6 +438,16 @@ class HybridSearcher:
         units = {h.chunk_id: self._units[h.chunk_id] for h in hits if h.chunk_id in self._units}
         return Retrieval(question, query, hits, best_dense, timings, expanded, vector,
                          build_id=self.build.build_id, carried=carried, units=units)
+
+
+def with_second_query(first: Retrieval, second: Retrieval, k: int) -> Retrieval:
+    """The first retrieval with the passages of a second query of the same question fused in (reciprocal
+    rank fusion of the two hit lists, k passages); query, vector and evidence strength stay the first's."""
+    fused = reciprocal_rank_fusion([[h.chunk_id for h in first.hits], [h.chunk_id for h in second.hits]])
+    by_id = {h.chunk_id: h for h in second.hits} | {h.chunk_id: h for h in first.hits}
+    hits = [by_id[cid] for cid, _ in fused[:k]]
+    units = {h.chunk_id: u for h in hits if (u := first.units.get(h.chunk_id) or second.units.get(h.chunk_id))}
+    return replace(first, hits=hits, units=units, best_dense=max(first.best_dense, second.best_dense))
 
 
 RARE_NAME_PASSAGES = 8  # a word of an organisation's name in at most this many passages names it alone

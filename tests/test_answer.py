@@ -15,6 +15,7 @@ from assistant.answer import (
     TEXTS,
     clean_question,
     defines,
+    definition_query,
     definition_subject,
     detect_language,
     is_start_question,
@@ -138,7 +139,14 @@ def test_a_definition_question_prefers_the_sentence_that_defines_its_subject():
     assert definition_subject("Hoe begin ik met sociale innovatie?", lexical) == ()
     # with the entrepreneur's context around it, and "dat" standing for what the clause before named
     assert subject[0] in definition_subject("wat is sociale innovatie nou eigenlijk? ik heb een bakkerij", lexical)
-    assert subject[0] in definition_subject("Iedereen heeft het over sociale innovatie, maar wat is dat nou?", lexical)
+    pointing = definition_subject("Ik heb een bakkerij. Iedereen heeft het over sociale innovatie, maar wat is dat?", lexical)
+    assert subject[0] in pointing and not any("bakkerij" in "".join(alt) for alt in pointing)
+    # with context, the bare definition question is searched as well
+    assert definition_query("Ik heb een bakkerij. Iedereen heeft het over sociale innovatie, maar wat is dat?",
+                            lexical) == "Wat is sociale innovatie?"
+    assert definition_query("wat is QRM eigenlijk? wij maken kozijnen", lexical) == "Wat is QRM?"
+    assert definition_query("Wat is sociale innovatie?", lexical) is None  # on its own: searched as it is
+    assert definition_query("Ik heb een bouwbedrijf. Wat zijn de drempels?", lexical) is None  # a reason question
     # only an opening subject defines: "Bij sociale innovatie zijn vele partijen …" is no definition
     assert not defines("Bij sociale innovatie zijn vele partijen betrokken.", subject, lexical)
     assert defines("Sociale innovatie is dus meer dan techniek.", subject, lexical)

@@ -4,6 +4,8 @@ import pytest
 
 from assistant.models import Filters
 from assistant.retrieve import (
+    Retrieval,
+    with_second_query,
     Decompounder,
     LexicalIndex,
     Tokenizer,
@@ -145,3 +147,20 @@ def test_weighted_fusion_lets_a_lighter_list_break_ties_only():
     assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61 + 0.7 / 61)
     with pytest.raises(ValueError, match="one weight per ranking"):
         reciprocal_rank_fusion([dense, lexical], weights=[1.0])
+
+
+def test_a_second_query_fuses_its_passages_in():
+    """"… maar wat is dat nou precies?" is also searched as "Wat is sociale innovatie?": the definition's
+    passage joins the context-driven ones, each passage once, k at most, with its sentence units."""
+    from assistant.models import Hit
+
+    def hit(cid):
+        return Hit(chunk_id=cid, doc_id=cid.split(":")[0], title="T", kind="artikel", section="", text=cid,
+                   score=1.0, start=0, end=len(cid))
+
+    first = Retrieval("q", "q", [hit("a:0"), hit("b:0"), hit("c:0")], 0.85, units={"a:0": ([(0, 3)], None)})
+    second = Retrieval("Wat is X?", "Wat is X?", [hit("d:0"), hit("a:0")], 0.9, units={"d:0": ([(0, 3)], None)})
+    fused = with_second_query(first, second, 3)
+    ids = [h.chunk_id for h in fused.hits]
+    assert ids[0] == "a:0" and "d:0" in ids and len(ids) == 3  # in both lists first; the definition in
+    assert set(fused.units) == {"a:0", "d:0"} and fused.search_query == "q" and fused.best_dense == 0.9
