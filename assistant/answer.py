@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import replace
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from assistant.models import Answer, CaseRef, Citation, Hit
 from assistant.excerpts import Excerpt, about_organisation, candidates, excerpts_for, shape_match, source_label
@@ -145,48 +145,45 @@ def _content_runs(text: str, lexical: LexicalIndex) -> list[str]:
     return [r for r in runs if len(r.split()) <= 4]
 
 
-def definition_query(question: str, lexical: LexicalIndex) -> str | None:
-    """For a definition question that comes with context ("Ik heb een metaalbedrijf met 45 man. Iedereen
-    heeft het over sociale innovatie, maar wat is dat nou precies?"), the bare question to search as
-    well ("Wat is sociale innovatie?"): the context's words otherwise decide which passages are read and
-    no definition is among them. None for other questions and for a definition question on its own."""
+def _asked_subjects(question: str, lexical: LexicalIndex) -> Iterator[tuple[str, list[str]]]:
+    """(clause, the phrases it may ask about) for every clause of a question that asks what something is:
+    the subject it names, or for a pointing word ("…, maar wat is dat nou precies?") the content words
+    of the clause just before it (not the context further back: "Ik heb een metaalbedrijf met 45 man.
+    Iedereen heeft het over X, maar wat is dat?")."""
     parts = clauses(question)
-    if len(parts) < 2 or question_type(question) != "definition":
-        return None
     for i, part in enumerate(parts):
         m = _DEFINITION_QUESTION.match(part)
         if not m or len(m.group("subject").split()) > 4:
             continue
         subject = m.group("subject")
         if subject.lower() in _POINTING_SUBJECT:
-            runs = _content_runs(parts[i - 1], lexical) if i else []
-            if not runs:
-                return None
-            subject = max(reversed(runs), key=lambda r: len(r.split()))  # the longest; the last of equals
-        english = detect_language(part) == "en"
-        return f"What is {subject}?" if english else f"Wat is {subject}?"
+            yield part, (_content_runs(parts[i - 1], lexical) if i else [])
+        else:
+            yield part, [subject]
+
+
+def definition_query(question: str, lexical: LexicalIndex) -> str | None:
+    """For a definition question that comes with context ("Ik heb een metaalbedrijf met 45 man. Iedereen
+    heeft het over sociale innovatie, maar wat is dat nou precies?"), the bare question to search as
+    well ("Wat is sociale innovatie?"): the context's words otherwise decide which passages are read and
+    no definition is among them. None for other questions and for a definition question on its own."""
+    if len(clauses(question)) < 2 or question_type(question) != "definition":
+        return None
+    for part, subjects in _asked_subjects(question, lexical):
+        if not subjects:
+            return None
+        subject = max(reversed(subjects), key=lambda r: len(r.split()))  # the longest; the last of equals
+        return f"What is {subject}?" if detect_language(part) == "en" else f"Wat is {subject}?"
     return None
 
 
 def definition_subject(question: str, lexical: LexicalIndex) -> tuple[frozenset[str], ...]:
     """For a definition question, the subject's stems (and its thesaurus terms'): "What is social
     innovation?" -> {social, innovation} or {sociale, innovatie} (stemmed); () for other questions.
-
     The question may come with context ("wat is sociale innovatie nou eigenlijk? ik heb een
-    bouwbedrijf …"): each clause is tried. "…, maar wat is dat nou precies?" asks about what the
-    clause just before it named, so its words are the subject's alternatives (not the context
-    further back: "Ik heb een metaalbedrijf met 45 man. Iedereen heeft het over X, maar wat is dat?")."""
-    parts = clauses(question)
-    for i, part in enumerate(parts):
-        m = _DEFINITION_QUESTION.match(part)
-        if not m or len(m.group("subject").split()) > 4:
-            continue
-        subject = m.group("subject")
-        if subject.lower() in _POINTING_SUBJECT:
-            alternatives = _content_runs(parts[i - 1], lexical) if i else []  # the clause it points back to
-        else:
-            alternatives = [subject]
-        alternatives += [alt for a in list(alternatives) for _, _, _, added in _expansions(a) for alt in added.split("|")]
+    bouwbedrijf …"): each clause is tried (see `_asked_subjects`)."""
+    for _, subjects in _asked_subjects(question, lexical):
+        alternatives = subjects + [alt for a in subjects for _, _, _, added in _expansions(a) for alt in added.split("|")]
         found = tuple(dict.fromkeys(a for a in (frozenset(lexical.tokenizer(x)) for x in alternatives) if a))
         if found:
             return found
