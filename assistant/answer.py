@@ -14,10 +14,11 @@ from typing import Iterable, Iterator, Sequence
 
 from assistant.models import Answer, CaseRef, Citation, Hit
 from assistant.excerpts import Excerpt, about_organisation, candidates, excerpts_for, shape_match, source_label
-from assistant.query import (_QUESTION_WORDS, _expansions, answer_type, clauses, detect_language, entities,
+from assistant.query import (_expansions, answer_type, clauses, detect_language, entities,
                             question_type, states_answer_type)
 from assistant.text import plain, sentence_spans
-from assistant.retrieve import _FILLERS, _WORD, CARRIED_WEIGHT, LexicalIndex, QueryTerm, Retrieval, coverage, query_terms
+from assistant.retrieve import (_WORD, CARRIED_WEIGHT, LexicalIndex, QueryTerm, Retrieval, coverage,
+                                non_content_words, query_terms)
 
 # The one "cannot answer" sentence per language, shared by the extractive answerer, the prompts
 # (filled into prompts/system.md) and the tests.
@@ -125,13 +126,13 @@ _DEFINING_VERBS = frozenset("is zijn omvat omvatten betekent houdt behelst staat
 _DEFINING_PHRASE = re.compile(r"\b(?:onder|definitie van|definiëren|definieert|omschrijving van)((?:\s+\w+){1,5})")
 
 
-_POINTING_SUBJECT = frozenset("dat dit het die deze dat nou dat dan that it this".split())
+_POINTING_SUBJECT = frozenset("dat dit het die deze that it this".split())  # "wat is dát (nou precies)?"
 
 
 def _content_runs(text: str, lexical: LexicalIndex) -> list[str]:
     """Runs of consecutive content words ("Iedereen heeft het over sociale innovatie" -> "iedereen",
     "sociale innovatie"): the candidates a pointing word ("wat is dát?") stands for."""
-    stop = lexical.tokenizer._stop | _QUESTION_WORDS | _FILLERS
+    stop = non_content_words(lexical)
     runs, current = [], []
     for word in _WORD.findall(text.lower()):
         if word in stop or word.isdigit():

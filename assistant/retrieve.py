@@ -224,6 +224,11 @@ class QueryTerm:
 _FILLERS = word_list("fillers")
 
 
+def non_content_words(lexical: "LexicalIndex") -> frozenset[str]:
+    """Words that are never a question's content: stop words, question words and chat fillers."""
+    return lexical.tokenizer._stop | _QUESTION_WORDS | _FILLERS
+
+
 def query_terms(question: str, lexical: LexicalIndex) -> list[QueryTerm]:
     """The content words of a question, each with the token sets that would cover it in the corpus.
 
@@ -245,7 +250,7 @@ def query_terms(question: str, lexical: LexicalIndex) -> list[QueryTerm]:
             weight = max(lexical.idf(t) for a in alternatives for t in a)
             terms.append(QueryTerm(phrase, weight, tuple(dict.fromkeys(alternatives))))
             taken.update(range(start, end))
-    stop = tok._stop | _QUESTION_WORDS | _FILLERS
+    stop = non_content_words(lexical)
     seen: set[str] = set()
     for m in _WORD.finditer(question.lower()):
         word = m.group(0)
@@ -442,7 +447,8 @@ class HybridSearcher:
 
 def with_second_query(first: Retrieval, second: Retrieval, k: int) -> Retrieval:
     """The first retrieval with the passages of a second query of the same question fused in (reciprocal
-    rank fusion of the two hit lists, k passages); query, vector and evidence strength stay the first's."""
+    rank fusion of the two hit lists, k passages); query and vector stay the first's, the evidence
+    strength (best dense similarity) is the better of the two."""
     fused = reciprocal_rank_fusion([[h.chunk_id for h in first.hits], [h.chunk_id for h in second.hits]])
     by_id = {h.chunk_id: h for h in second.hits} | {h.chunk_id: h for h in first.hits}
     hits = [by_id[cid] for cid, _ in fused[:k]]
