@@ -17,6 +17,9 @@ from assistant.text import sentence_ends
 
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 PATH_SEPARATOR = " > "
+# A heading longer than this (the longest real one has 121 characters) is cut in the heading path:
+# the path goes with every passage of its section into the index, the embedder and BM25.
+MAX_HEADING_CHARS = 300
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
@@ -28,7 +31,7 @@ class Section:
 
 
 def _heading_text(raw: str) -> str:
-    return re.sub(r"[*_`]+", "", raw).strip()
+    return re.sub(r"[*_`]+", "", raw).strip()[:MAX_HEADING_CHARS].rstrip()
 
 
 def sections(text: str) -> list[Section]:

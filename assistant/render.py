@@ -46,10 +46,34 @@ def _paragraphs(escaped: str) -> str:
     return escaped.replace("\n\n", "<br><br>").replace("\n", "<br>")
 
 
+# Markdown that would make text live in the chat (links, images, autolinks, reference definitions),
+# neutralised with HTML entities the renderer shows as the plain character. Our citation markers
+# "[n]" stay as they are; brackets of any other shape cannot start a link.
+_MD_LIVE = [
+    (re.compile(r"!(?=\[)"), "&#33;"),
+    (re.compile(r"\[(?!\d{1,3}\](?![(\[:]))"), "&#91;"),
+    (re.compile(r"(?<!\[\d)(?<!\[\d\d)(?<!\[\d\d\d)\]"), "&#93;"),
+    (re.compile(r"\](?=[(\[:])"), "&#93;"),
+    (re.compile(r":(?=//)"), "&#58;"),
+    (re.compile(r"(?i)\bwww\."), lambda m: m.group(0)[:-1] + "&#46;"),
+    (re.compile(r"@"), "&#64;"),
+]
+
+
+def safe_markdown(text: object) -> str:
+    """Corpus, user or model text for a Markdown component: HTML escaped, and no Markdown construct
+    that loads or links anything outside (`![x](http://…)`, `[t](http://…)`, bare URLs, e-mail
+    addresses) stays live. Emphasis and lists still render."""
+    out = _e(text)
+    for pattern, replacement in _MD_LIVE:
+        out = pattern.sub(replacement, out)
+    return out
+
+
 def answer_markdown(answer: Answer) -> str:
     """The chat message: notices in italics, then the answer. Escaped: the chat renders Markdown."""
-    lines = [f"*{_e(n)}*" for n in answer.notices]
-    lines.append(_e(answer.text))
+    lines = [f"*{safe_markdown(n)}*" for n in answer.notices]
+    lines.append(safe_markdown(answer.text))
     return "\n\n".join(lines)
 
 

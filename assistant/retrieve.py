@@ -7,21 +7,27 @@ The pure parts (tokenizing, fusion, capping, condensing) are functions tested di
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import math
 import re
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, BinaryIO, Iterable, Iterator, Literal, Sequence
 
 import numpy as np
 
+from assistant.errors import StoreError
 from assistant.models import Filters, Hit, passage_context
 from assistant.query import _QUESTION_WORDS, _expansions, _with_carried, carried_terms, expand_query
 from assistant.text import _stopwords, plain, word_list
 from assistant.store import UNIT_KEYS, decode_units
+
+logger = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Reciprocal rank fusion constant from Cormack, Clarke & Büttcher (2009), "Reciprocal Rank Fusion
@@ -121,6 +127,86 @@ class LexicalIndex:
         if self.ids:
             self._bm25.index(corpus, show_progress=False)
 
+    # Persistence: the index as plain arrays (np.savez, no pickle), so a build can store it and a process
+    # can load it instead of tokenising every passage again. `from_arrays(to_arrays())` searches,
+    # tokenises and scores exactly like the index it was made from.
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """This index as named arrays (strings as UTF-8 JSON in uint8 arrays)."""
+        df_tokens = list(self.df)
+        position = {t: i for i, t in enumerate(df_tokens)}
+        rows = [sorted(position[t] for t in self.tokens[cid]) for cid in self.ids]
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in rows], out=indptr[1:])
+        decompounder = self.tokenizer.decompounder
+        bm25 = self._bm25
+        scores = getattr(bm25, "scores", None)  # a BM25 object has scores only once it indexed passages
+        meta = {
+            "format": LEXICAL_FORMAT, "ids": self.ids, "decompound": decompounder is not None,
+            "lexicon": sorted(decompounder.lexicon) if decompounder is not None else [],
+            "abbreviations": sorted(self.abbreviations), "df_tokens": df_tokens,
+            "bm25_params": {name: getattr(bm25, name) for name in _BM25_PARAMS},
+            "bm25_indexed": scores is not None,
+            "bm25_vocab": list(bm25.vocab_dict) if scores is not None else [],
+        }
+        arrays = {
+            "meta": _json_array(meta),
+            "df_counts": np.asarray([self.df[t] for t in df_tokens], dtype=np.int64),
+            "token_indptr": indptr,
+            "token_indices": np.asarray([i for r in rows for i in r], dtype=np.int32),
+        }
+        if scores is not None:
+            arrays.update(
+                bm25_data=np.asarray(scores["data"]), bm25_indices=np.asarray(scores["indices"]),
+                bm25_indptr=np.asarray(scores["indptr"]), bm25_num_docs=np.asarray(scores["num_docs"], dtype=np.int64),
+                bm25_vocab_ids=np.asarray(list(bm25.vocab_dict.values()), dtype=np.int64))
+            if getattr(bm25, "nonoccurrence_array", None) is not None:
+                arrays["bm25_nonoccurrence"] = np.asarray(bm25.nonoccurrence_array)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> "LexicalIndex":
+        """The index that `to_arrays` described; ValueError (or KeyError) when the arrays do not fit together."""
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        meta = _from_json_array(arrays["meta"])
+        if meta.get("format") != LEXICAL_FORMAT:
+            raise ValueError(f"lexical index format {meta.get('format')!r}, expected {LEXICAL_FORMAT}")
+        self = cls.__new__(cls)
+        self.ids = [str(i) for i in meta["ids"]]
+        n = len(self.ids)
+        self.tokenizer = Tokenizer(decompounder=Decompounder(meta["lexicon"])) if meta["decompound"] else Tokenizer()
+        self.abbreviations = frozenset(meta["abbreviations"])
+        df_tokens = list(meta["df_tokens"])
+        counts = arrays["df_counts"]
+        indptr, indices = arrays["token_indptr"], arrays["token_indices"]
+        if counts.shape != (len(df_tokens),) or indptr.shape != (n + 1,) or indptr[0] != 0 \
+                or np.any(np.diff(indptr) < 0) or indptr[-1] != indices.shape[0] \
+                or (indices.size and (indices.min() < 0 or indices.max() >= len(df_tokens))):
+            raise ValueError("lexical index arrays do not fit together")
+        self.df = Counter(dict(zip(df_tokens, counts.tolist())))
+        self.tokens = _TokenSets(self.ids, df_tokens, indptr, indices)
+        self._token_cache = {}
+        self._vocab = set(self.df)
+        self._bm25 = bm25s.BM25(**meta["bm25_params"])
+        if meta["bm25_indexed"]:
+            vocab, vocab_ids = meta["bm25_vocab"], arrays["bm25_vocab_ids"]
+            data, bm_indices, bm_indptr = arrays["bm25_data"], arrays["bm25_indices"], arrays["bm25_indptr"]
+            num_docs = int(arrays["bm25_num_docs"])
+            if vocab_ids.shape != (len(vocab),) or num_docs != n or bm_indptr.shape[0] < 1 \
+                    or bm_indptr[-1] != data.shape[0] or data.shape != bm_indices.shape \
+                    or (vocab_ids.size and (vocab_ids.min() < 0 or vocab_ids.max() > bm_indptr.shape[0] - 1)) \
+                    or (bm_indices.size and (bm_indices.min() < 0 or bm_indices.max() >= num_docs)):
+                raise ValueError("BM25 arrays do not fit together")
+            self._bm25.scores = {"data": data, "indices": bm_indices, "indptr": bm_indptr, "num_docs": num_docs}
+            self._bm25.vocab_dict = dict(zip(vocab, vocab_ids.tolist()))
+            self._bm25.unique_token_ids_set = set(self._bm25.vocab_dict.values())
+            self._bm25.nonoccurrence_array = arrays["bm25_nonoccurrence"] if "bm25_nonoccurrence" in arrays else None
+        elif n:
+            raise ValueError("a lexical index with passages but no BM25 matrix")
+        return self
+
     def text_tokens(self, text: str) -> frozenset[str]:
         """The token set of a text (a sentence of a passage), cached: answers score the same sentences often."""
         tokens = self._token_cache.get(text)
@@ -162,6 +248,62 @@ class LexicalIndex:
         top = np.argpartition(-total, k - 1)[:k]
         top = top[np.argsort(-total[top], kind="stable")]
         return [(self.ids[int(i)], float(total[i])) for i in top if total[i] > 0]
+
+
+LEXICAL_FORMAT = 1
+_BM25_PARAMS = ("k1", "b", "delta", "method", "idf_method", "dtype", "int_dtype", "backend", "csc_backend")
+
+
+def _json_array(value: Any) -> np.ndarray:
+    return np.frombuffer(json.dumps(value, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+
+
+def _from_json_array(array: np.ndarray) -> Any:
+    if array.dtype != np.uint8 or array.ndim != 1:
+        raise ValueError("not a JSON array")
+    return json.loads(array.tobytes().decode("utf-8"))
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _load_npz(fh: BinaryIO) -> dict[str, np.ndarray]:
+    """Every array of an npz file; object arrays are refused (no pickle) and zip CRCs are checked."""
+    with np.load(fh, allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+class _TokenSets(Mapping):
+    """chunk id -> its token set (LexicalIndex.tokens), made from compact arrays when first asked for."""
+
+    def __init__(self, ids: Sequence[str], vocab: Sequence[str], indptr: np.ndarray, indices: np.ndarray) -> None:
+        self._row = {cid: i for i, cid in enumerate(ids)}
+        self._vocab = vocab
+        self._indptr, self._indices = indptr, indices
+        self._cache: dict[str, frozenset[str]] = {}
+
+    def __getitem__(self, cid: str) -> frozenset[str]:
+        tokens = self._cache.get(cid)
+        if tokens is None:
+            i = self._row[cid]
+            vocab = self._vocab
+            tokens = frozenset(vocab[j] for j in self._indices[self._indptr[i] : self._indptr[i + 1]].tolist())
+            if len(self._cache) >= 50_000:
+                self._cache.clear()
+            self._cache[cid] = tokens
+        return tokens
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self._row
 
 
 def reciprocal_rank_fusion(rankings: Iterable[Sequence[str]], k: int = RRF_K,
@@ -320,22 +462,64 @@ class HybridSearcher:
         self._organisations: dict[str, tuple[str, ...]] | None = None
 
     def lexical(self) -> LexicalIndex:
+        """The BM25 index (and with it the passages, their sentence units and windows): loaded from the
+        build's persisted search index when it has a valid one, else built from the stored passages."""
         with self._lock:
             if self._lexical is None:
-                records: dict[str, tuple[str, dict]] = {}
-                units: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
-                for page in self.build.all_records(include_embeddings=False):
-                    for cid, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
-                        decoded = decode_units(meta)
-                        if decoded is not None:
-                            units[cid] = decoded
-                        records[cid] = (text, {k: v for k, v in meta.items() if k not in UNIT_KEYS})
-                ids = list(records)
-                texts = [lexical_text(*records[cid]) for cid in ids]
-                self._records, self._units = records, units
-                self._windows = sentence_windows(units)
-                self._lexical = LexicalIndex(ids, texts, decompound=self.decompound)
+                state = self._load_persisted()
+                if state is None:
+                    state = self._compute()
+                self._records, self._units, self._windows, self._lexical = state
             return self._lexical
+
+    def _compute(self):
+        """Everything `lexical()` provides, computed from the build's stored passages (reads them all)."""
+        records: dict[str, tuple[str, dict]] = {}
+        units: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
+        for page in self.build.all_records(include_embeddings=False):
+            for cid, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
+                decoded = decode_units(meta)
+                if decoded is not None:
+                    units[cid] = decoded
+                records[cid] = (text, {k: v for k, v in meta.items() if k not in UNIT_KEYS})
+        ids = list(records)
+        texts = [lexical_text(*records[cid]) for cid in ids]
+        return records, units, sentence_windows(units), LexicalIndex(ids, texts, decompound=self.decompound)
+
+    def _load_persisted(self):
+        """The persisted search state, or None (with a warning naming why) to build it in memory."""
+        if not self.decompound:  # an ablation switch: the persisted index splits compounds
+            return None
+        build_id = self.build.build_id
+        try:
+            files = self.build.search_index()
+        except StoreError as e:
+            logger.warning("The persisted search index of index build %s cannot be read (%s); building it in "
+                           "memory instead (run `assistant index --rebuild` to write it again).", build_id, e)
+            return None
+        if files is None:
+            logger.warning("Index build %s has no persisted search index (built by an older version); building it "
+                           "in memory from its passages (`assistant index` adds it to the build).", build_id)
+            return None
+        try:
+            return load_search_state(files, self.build)
+        except Exception as e:  # noqa: BLE001 - damaged data of any shape falls back, never crashes a question
+            logger.warning("The persisted search index of index build %s is damaged (%s: %s); building it in "
+                           "memory instead (run `assistant index --rebuild` to write it again).",
+                           build_id, type(e).__name__, e)
+            return None
+        finally:
+            for fh in files.values():
+                fh.close()
+
+    def export_search_index(self) -> dict[str, bytes]:
+        """What `lexical()` computes from the build's passages, computed now and serialised (named npz files)
+        for the store: `Store.save_search_index(build, searcher.export_search_index())`."""
+        return dump_search_state(*self._compute(), build_id=self.build.build_id)
+
+    def close(self) -> None:
+        """Release the build's resources (its Chroma client); in-memory results stay readable."""
+        self.build.close()
 
     def organisations(self) -> dict[str, tuple[str, ...]]:
         """The organisations of the build's practice cases (what a document excerpt may be about), each
@@ -481,6 +665,185 @@ def sentence_windows(units: dict[str, tuple[list[tuple[int, int]], np.ndarray]],
             if n <= size:
                 break
     return (np.asarray(rows, dtype=np.float32), owners) if rows else None
+
+
+# The persisted search state of a build (HybridSearcher.export_search_index / lexical()): three npz files.
+#   records.npz  the passages (ids, texts, metadata without units) as JSON
+#   units.npz    every passage's sentence spans and unit vectors (float16, as stored), and the norm of
+#                every sentence window (computed at index time exactly as `sentence_windows` does)
+#   lexical.npz  LexicalIndex.to_arrays()
+SEARCH_STATE_FORMAT = 1
+SEARCH_BLOBS = ("records.npz", "units.npz", "lexical.npz")
+_WINDOW_BLOCK = 65_536
+
+
+def dump_search_state(records: dict[str, tuple[str, dict]], units: Mapping[str, tuple[list, np.ndarray]],
+                      windows, lexical: LexicalIndex, build_id: str = "",
+                      sizes: Sequence[int] = WINDOW_SIZES) -> dict[str, bytes]:
+    """Serialise what HybridSearcher._compute() returned (`windows` is recomputed from `units`)."""
+    ids = list(records)
+    if lexical.ids != ids:
+        raise ValueError("the lexical index and the records list different passages")
+    record_json = {"format": SEARCH_STATE_FORMAT, "build_id": build_id, "ids": ids,
+                   "texts": [records[cid][0] for cid in ids], "metas": [records[cid][1] for cid in ids]}
+    has = np.fromiter((cid in units for cid in ids), dtype=bool, count=len(ids))
+    lengths = np.asarray([len(units[cid][0]) if cid in units else 0 for cid in ids], dtype=np.int64)
+    offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    spans = np.asarray([s for cid in ids if cid in units for s in units[cid][0]], dtype=np.int32).reshape(-1, 2)
+    blocks = [units[cid][1] for cid in ids if cid in units and len(units[cid][0])]
+    dim = blocks[0].shape[1] if blocks else 0
+    if any(b.shape != (b.shape[0], dim) for b in blocks):
+        raise ValueError("sentence unit vectors of different dimensions in one build")
+    vectors = (np.concatenate(blocks) if blocks else np.zeros((0, dim), np.float32)).astype(np.float16)
+    norms: list[float] = []
+    for cid in ids:  # the same loop and arithmetic as sentence_windows, keeping only the norms
+        if cid not in units:
+            continue
+        unit_vectors = units[cid][1]
+        n = len(unit_vectors)
+        if n == 0:
+            continue
+        for size in sizes:
+            for i in range(max(1, n - size + 1)):
+                norms.append(np.linalg.norm(unit_vectors[i : i + size].sum(axis=0)) or 1.0)
+            if n <= size:
+                break
+    units_meta = {"format": SEARCH_STATE_FORMAT, "sizes": list(sizes), "dim": int(dim)}
+    return {
+        "records.npz": _npz_bytes({"records": _json_array(record_json)}),
+        "units.npz": _npz_bytes({"meta": _json_array(units_meta), "has_units": has, "offsets": offsets,
+                                 "spans": spans, "vectors": vectors, "window_norms": np.asarray(norms, np.float32)}),
+        "lexical.npz": _npz_bytes(lexical.to_arrays()),
+    }
+
+
+def load_search_state(files: Mapping[str, BinaryIO], build=None, sizes: Sequence[int] = WINDOW_SIZES):
+    """(records, units, windows, lexical) as HybridSearcher._compute() returns them, from the files that
+    dump_search_state wrote; ValueError/KeyError (or a zip/npz error) when they are damaged or do not fit."""
+    record_json = _from_json_array(_load_npz(files["records.npz"])["records"])
+    if record_json.get("format") != SEARCH_STATE_FORMAT:
+        raise ValueError(f"search state format {record_json.get('format')!r}, expected {SEARCH_STATE_FORMAT}")
+    ids, texts, metas = record_json["ids"], record_json["texts"], record_json["metas"]
+    if not (len(ids) == len(texts) == len(metas)) or len(set(ids)) != len(ids):
+        raise ValueError("passage lists of different lengths")
+    if build is not None:
+        if record_json.get("build_id") != build.build_id:
+            raise ValueError(f"made for build {record_json.get('build_id')!r}")
+        if build.manifest is not None and build.manifest.chunk_count != len(ids):
+            raise ValueError(f"{len(ids)} passages, the build's manifest lists {build.manifest.chunk_count}")
+    if not all(isinstance(t, str) for t in texts) or not all(isinstance(m, dict) for m in metas):
+        raise ValueError("passages of the wrong type")
+    records = {cid: (text, meta) for cid, text, meta in zip(ids, texts, metas)}
+
+    arrays = _load_npz(files["units.npz"])
+    units_meta = _from_json_array(arrays["meta"])
+    if units_meta.get("format") != SEARCH_STATE_FORMAT or units_meta.get("sizes") != list(sizes):
+        raise ValueError(f"sentence windows of sizes {units_meta.get('sizes')!r}, expected {list(sizes)}")
+    has, offsets, spans = arrays["has_units"], arrays["offsets"], arrays["spans"]
+    vectors, norms = arrays["vectors"], arrays["window_norms"]
+    n = len(ids)
+    if has.shape != (n,) or has.dtype != bool or offsets.shape != (n + 1,) or offsets[0] != 0 \
+            or np.any(np.diff(offsets) < 0) or np.any(np.diff(offsets)[~has] != 0) \
+            or spans.shape != (int(offsets[-1]), 2) or vectors.dtype != np.float16 \
+            or vectors.shape != (int(offsets[-1]), int(units_meta["dim"])) or norms.dtype != np.float32:
+        raise ValueError("sentence unit arrays do not fit together")
+    units = _StoredUnits(ids, has, offsets, spans, vectors)
+    windows = _stored_windows(ids, offsets, vectors, norms, sizes)
+
+    lexical = LexicalIndex.from_arrays(_load_npz(files["lexical.npz"]))
+    if lexical.ids != ids:
+        raise ValueError("the lexical index lists other passages")
+    return records, units, windows, lexical
+
+
+class _StoredUnits(Mapping):
+    """chunk id -> (sentence spans, unit vectors as float32), as decode_units gives them, sliced on demand
+    from one float16 matrix (half the memory of decoded float32 vectors per passage)."""
+
+    def __init__(self, ids: Sequence[str], has: np.ndarray, offsets: np.ndarray, spans: np.ndarray,
+                 vectors: np.ndarray) -> None:
+        self._row = {cid: i for i, cid in enumerate(ids) if has[i]}
+        self._offsets, self._spans, self._vectors = offsets, spans, vectors
+
+    def __getitem__(self, cid: str) -> tuple[list[tuple[int, int]], np.ndarray]:
+        i = self._row[cid]
+        a, b = int(self._offsets[i]), int(self._offsets[i + 1])
+        spans = [(int(x), int(y)) for x, y in self._spans[a:b].tolist()]
+        if not spans:
+            return [], np.zeros((0, 0), np.float32)
+        return spans, self._vectors[a:b].astype(np.float32)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self._row
+
+
+def _window_plan(lengths: np.ndarray, sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(owner row, first unit within the passage, number of units) of every sentence window, in the order
+    sentence_windows makes them: passage by passage, sizes in order, stopping after the first size that
+    covers the whole passage."""
+    rows = np.flatnonzero(lengths > 0)
+    n = lengths[rows]
+    counts = []
+    open_ = np.ones(len(rows), dtype=bool)
+    for size in sizes:
+        counts.append(np.where(open_, np.maximum(1, n - size + 1), 0))
+        open_ &= n > size
+    block = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(sum(counts) if counts else np.zeros(len(rows), np.int64), out=block[1:])
+    total = int(block[-1])
+    owner, first, length = (np.empty(total, dtype=np.int64) for _ in range(3))
+    done = np.zeros(len(rows), dtype=np.int64)
+    for size, count in zip(sizes, counts):
+        used = count > 0
+        r = np.repeat(np.flatnonzero(used), count[used])
+        start_of = np.repeat(np.cumsum(count[used]) - count[used], count[used])
+        i = np.arange(r.size, dtype=np.int64) - start_of
+        dest = block[r] + done[r] + i
+        owner[dest], first[dest], length[dest] = rows[r], i, np.minimum(size, n[r])
+        done += count
+    return owner, first, length
+
+
+def _stored_windows(ids: Sequence[str], offsets: np.ndarray, vectors: np.ndarray, norms: np.ndarray,
+                    sizes: Sequence[int]) -> tuple[np.ndarray, list[str]] | None:
+    """sentence_windows' result from the stored units and window norms: the same sums in the same order
+    ((u0 + u1) + u2 in float32) divided by the same norms, so the matrix is bit for bit the same."""
+    owner, first, length = _window_plan(np.diff(offsets), sizes)
+    if norms.shape != owner.shape:
+        raise ValueError(f"{norms.shape[0]} window norms for {owner.shape[0]} windows")
+    if owner.size == 0:
+        return None
+    dim = vectors.shape[1]
+    matrix = np.empty((owner.size, dim), dtype=np.float32)
+    starts = offsets[owner] + first  # first unit of every window (global row); windows are in unit order
+    blocks = [(a, min(owner.size, a + _WINDOW_BLOCK)) for a in range(0, owner.size, _WINDOW_BLOCK)]
+    spans = [(int(starts[a:b].min()), int((starts[a:b] + length[a:b]).max())) for a, b in blocks]
+    most = int(length.max())
+    if most > 3:
+        raise ValueError(f"sentence windows of {most} sentences (at most 3 supported)")
+    # One scratch buffer for every block (fresh large arrays per block cost page faults) holding, for the
+    # block's units u: u[i], then u[i] + u[i+1], then (u[i] + u[i+1]) + u[i+2] -- the sums in the order
+    # ndarray.sum(axis=0) adds rows -- so every window is one row of it.
+    width = max(high - low for low, high in spans)
+    sums = np.empty((3 * width, dim), dtype=np.float32)
+    for (a, b), (low, high) in zip(blocks, spans):
+        n = high - low
+        ones, twos, threes = sums[:n], sums[n : 2 * n - 1], sums[2 * n - 1 : 3 * n - 3]
+        np.copyto(ones, vectors[low:high])  # float16 -> float32, exact
+        np.add(ones[:-1], ones[1:], out=twos)
+        np.add(twos[:-1], ones[2:], out=threes)
+        where = (starts[a:b] - low) + np.array([0, 0, n, 2 * n - 1])[length[a:b]]
+        rows = matrix[a:b]
+        np.take(sums, where, axis=0, out=rows, mode="clip")  # indices are in range; "clip" avoids a buffered copy
+        rows /= norms[a:b, None]
+    return matrix, [ids[k] for k in owner.tolist()]
 
 
 def lexical_text(text: str, meta: dict[str, Any]) -> str:

@@ -97,7 +97,9 @@ _HEADING_MARK = re.compile(r"^\s*#{1,6}\s+")
 def plain(text: str) -> str:
     """Corpus Markdown as a reader sees it: emphasis markers, link targets and images dropped, words
     kept ("**Aldowa** is …" -> "Aldowa is …", "[SER](https://…)" -> "SER")."""
-    text = _LINK.sub(lambda m: m.group(1), text)
+    previous = None
+    while previous != text:  # nested: "[![foto](a)](b)" leaves "![foto](b)" after one pass
+        previous, text = text, _LINK.sub(lambda m: m.group(1), text)
     text = _HEADING_MARK.sub("", text)
     previous = None
     while previous != text:

@@ -7,6 +7,7 @@ login themselves: a hidden tab is not a security boundary, its events are callab
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
@@ -14,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant import feedback, render
-from assistant.admin import UploadError, password_ok, save_upload
+from assistant.admin import REPLACE_LABEL, UploadError, password_ok, save_upload
+from assistant.security import LoginGuard, RateLimit, SecurityMiddleware, clean_text
 from assistant.config import Settings
-from assistant.corpus import load_corpus
 from assistant.errors import AssistantError, StoreError
 from assistant.models import SECTORS, SIZE_CLASSES, THEMES, DOCUMENT_KINDS, Answer, Citation, Filters
 from assistant.pipeline import Assistant, build_index, index_status, list_cases
@@ -68,15 +69,16 @@ class App:
     def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
         self.settings = settings
         self.assistant = assistant or Assistant(settings)
-        self._docs: dict[str, Any] | None = None
         self._lock = threading.Lock()
 
     def documents(self, refresh: bool = False) -> dict:
-        with self._lock:
-            if self._docs is None or refresh:
-                report = load_corpus(self.settings.corpus_dir) if self.settings.corpus_dir.is_dir() else None
-                self._docs = {d.id: d for d in report.documents} if report else {}
-            return self._docs
+        """The live build's documents (stored with the build, so every app process on every machine shows
+        the same texts its citations point into); cached per build by the index."""
+        try:
+            return self.assistant.index.documents()
+        except AssistantError as e:
+            log.error("documents not readable: %s", e)
+            return {}
 
     def find_citation(self, chunk_id: str) -> Citation | None:
         """A passage by chunk id as a citation (offsets into its document), from the live index."""
@@ -115,15 +117,50 @@ def _user_turns(history: list) -> list[str]:
     return [t for t in turns if t.strip()]
 
 
-def build_app(settings: Settings, assistant: Assistant | None = None):
+VOTES_PER_10_MINUTES = 60
+# Longest question the chat reads (longer input is cut, never stored or searched whole).
+MAX_QUESTION_CHARS = 2000
+
+
+def client_address(request) -> str:
+    """The client's address as the server sees it (behind a proxy: the proxy's)."""
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", None) or "?")
+
+
+def _error(message: str):
+    """A message for the user in a red box; an expected refusal, so no traceback in the log."""
+    import gradio as gr
+
+    return gr.Error(message, print_exception=False)
+
+
+def build_app(settings: Settings, assistant: Assistant | None = None, guard: LoginGuard | None = None):
     import gradio as gr
 
     app = App(settings, assistant)
+    guard = guard or LoginGuard()
+    vote_limit = RateLimit(count=VOTES_PER_10_MINUTES, seconds=600.0)  # per client address: bounds a vote flood
+    opened: list = []
+
+    def hints(fn):
+        """Gradio injects gr.Request / gr.LikeData by the annotation, which postponed annotations turn
+        into strings it cannot resolve here (gradio is imported in this function): resolve them."""
+        known = {"gr.Request": gr.Request, "gr.LikeData": gr.LikeData}
+        fn.__annotations__ = {k: known.get(v, v) if isinstance(v, str) else v for k, v in fn.__annotations__.items()}
+        return fn
+
+    def votes():
+        """The feedback store, opened at the first vote or read (not when the page is built)."""
+        with app._lock:
+            if not opened:
+                opened.append(feedback.open_feedback(settings))
+            return opened[0]
 
     # --- chat ------------------------------------------------------------------------------
     def respond(message: str, history: list, answers: dict):
-        message = message or ""
-        earlier = _user_turns(history)[-3:]
+        message = clean_text(message, MAX_QUESTION_CHARS)
+        earlier = [clean_text(t, MAX_QUESTION_CHARS) for t in _user_turns(history)[-3:]]
         history = list(history) + [{"role": "user", "content": message}]
         tokens: queue.Queue = queue.Queue()
         result: dict[str, Any] = {}
@@ -162,20 +199,25 @@ def build_app(settings: Settings, assistant: Assistant | None = None):
         yield (history, answers, render.sources_panel(answer),
                gr.update(choices=choices, value=choices[0][1] if choices else None), "")
 
-    def on_like(data: gr.LikeData, answers: dict):
+    @hints
+    def on_like(data: gr.LikeData, answers: dict, request: gr.Request):
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         entry = answers.get(index)
         if entry is None:
             return
+        answer: Answer = entry["answer"]
+        if not vote_limit.allow(client_address(request)):
+            log.warning("feedback refused for %s: too many votes", client_address(request))
+            raise _error("Je hebt in korte tijd veel beoordelingen gegeven; probeer het over een paar minuten opnieuw.")
+        # One vote per answer per session: a second click replaces the first (enforced by the database).
+        key = f"{index}:{answer.build_id}:{hashlib.sha256(answer.text.encode('utf-8', 'replace')).hexdigest()[:16]}"
         try:
-            feedback.record(settings.feedback_path, liked=bool(data.liked), question=entry["question"],
-                            answer=entry["answer"])
+            votes().record(liked=bool(data.liked), question=entry["question"], answer=answer,
+                         session_id=getattr(request, "session_hash", None) or client_address(request), answer_key=key)
         except AssistantError as e:
-            raise gr.Error(str(e)) from e
+            log.error("feedback not stored: %s", e)
+            raise _error("Je feedback kon niet worden opgeslagen; probeer het later nog eens.") from e
         gr.Info("Bedankt, je feedback is opgeslagen.")
-
-    # Gradio injects the LikeData by the annotation; with postponed annotations it sees only a string.
-    on_like.__annotations__["data"] = gr.LikeData
 
     def last_answer(answers: dict) -> dict | None:
         return answers[max(answers)] if answers else None
@@ -278,19 +320,40 @@ def build_app(settings: Settings, assistant: Assistant | None = None):
                 f'<div class="ww-card-kind">Bron: {render._e(source.get("title", "?"))} › '
                 f'{render._e(source.get("section", "?"))}</div></div>')
 
-    def feedback_rows():
-        return [[r.get("time"), "👍" if r.get("liked") else "👎", r.get("question"), " ".join(str(r.get("answer", "")).split())[:200],
-                 r.get("build_id")] for r in feedback.read(settings.feedback_path)]
+    @hints
+    def feedback_rows(session, request: gr.Request):
+        """The feedback log, for a logged-in admin only (it holds what visitors asked)."""
+        require(session, request)
+        try:
+            rows = votes().rows(limit=500)
+        except AssistantError as e:
+            log.error("feedback not readable: %s", e)
+            raise _error("Het feedbacklog kan nu niet worden gelezen; zie het serverlog.") from e
+        return [[r.get("time"), "goed" if r.get("liked") else "niet goed", r.get("question"),
+                 " ".join(str(r.get("answer", "")).split())[:200], r.get("build_id")] for r in rows]
 
     # --- beheer ------------------------------------------------------------------------------
-    def login(password: str):
-        if password_ok(password, settings.admin_password):
-            return True, gr.update(visible=True), "Ingelogd.", status_text()
-        return False, gr.update(visible=False), "Onjuist wachtwoord.", ""
+    @hints
+    def login(password: str, request: gr.Request):
+        client = client_address(request)
+        wait = guard.locked(client)
+        if wait:
+            return (None, gr.update(visible=False),
+                    f"Te veel mislukte pogingen. Probeer het over {max(1, round(wait / 60))} minuten opnieuw.", "", [])
+        session = guard.attempt(client, password_ok(clean_text(password, 1000), settings.admin_password))
+        if session is None:
+            locked = guard.locked(client)
+            text = (f"Te veel mislukte pogingen. Probeer het over {max(1, round(locked / 60))} minuten opnieuw."
+                    if locked else "Onjuist wachtwoord.")
+            return None, gr.update(visible=False), text, "", []
+        minutes = round(guard.session_seconds / 60)
+        return (session, gr.update(visible=True), f"Ingelogd (de sessie verloopt na {minutes} minuten).", status_text(),
+                feedback_rows(session, request))
 
-    def require(logged_in: bool) -> None:
-        if not logged_in:
-            raise gr.Error("Log eerst in met het beheerderswachtwoord.")
+    def require(session, request) -> None:
+        """Admin handlers check the login themselves: it must be live and from the client that logged in."""
+        if not guard.valid(session, client_address(request)):
+            raise _error("Log eerst (opnieuw) in met het beheerderswachtwoord.")
 
     def status_text() -> str:
         s = index_status(settings)
@@ -304,8 +367,9 @@ def build_app(settings: Settings, assistant: Assistant | None = None):
         lines += [f"- waarschuwing: {w}" for w in s.warnings]
         return "\n\n".join(render._e(line) if line.startswith("- ") else line for line in lines)
 
-    def reindex(logged_in: bool, full: bool, progress=gr.Progress()):
-        require(logged_in)
+    @hints
+    def reindex(session, request: gr.Request, full: bool, progress=gr.Progress()):
+        require(session, request)
 
         def on_progress(done: int, total: int, message: str) -> None:
             progress((done, total) if total else 0, desc="Passages insluiten")
@@ -313,7 +377,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None):
         try:
             result = build_index(settings, rebuild=full, progress=on_progress)
         except AssistantError as e:
-            raise gr.Error(str(e)) from e
+            raise _error(str(e)) from e
         app.documents(refresh=True)
         done = (f"Index is al actueel ({result.chunks} passages)." if result.up_to_date else
                 f"Klaar: {len(result.added)} toegevoegd, {len(result.changed)} gewijzigd, {len(result.removed)} "
@@ -321,31 +385,36 @@ def build_app(settings: Settings, assistant: Assistant | None = None):
         warnings = "".join(f"\n\n- waarschuwing: {render._e(w)}" for w in result.warnings)
         return done + warnings, status_text()
 
-    def upload(logged_in: bool, file, progress=gr.Progress()):
-        require(logged_in)
+    @hints
+    def upload(session, file, replace: bool, request: gr.Request, progress=gr.Progress()):
+        require(session, request)
         if file is None:
-            raise gr.Error("Kies eerst een bestand (.md, .txt of .pdf).")
+            raise _error("Kies eerst een bestand (.md, .txt of .pdf).")
         path = Path(file if isinstance(file, str) else file.name)
         original = Path(getattr(file, "orig_name", None) or path.name).name
         try:
-            saved = save_upload(path, original, settings.corpus_dir, int(settings.upload_max_mb * 1e6))
+            saved = save_upload(path, original, settings.corpus_dir, settings.upload_max_bytes, replace=bool(replace),
+                                chunking=settings.chunking, max_passages=settings.document_passage_limit)
         except UploadError as e:
-            raise gr.Error(str(e)) from e
-        message, status = reindex(logged_in, False, progress)
+            raise _error(str(e)) from e
+        finally:
+            path.unlink(missing_ok=True)  # the upload's temporary copy: the corpus holds the checked file
+        message, status = reindex(session, request, False, progress)
         verb = "vervangen" if saved.replaced else "toegevoegd"
         return f"{render._e(saved.path.name)} {verb}. {message}", status
 
     # --- layout ------------------------------------------------------------------------------
-    with gr.Blocks(title="Wegwijzer Sociale Innovatie") as blocks:
+    # Uploaded files Gradio keeps in its cache go after an hour (an admin's upload is copied into the corpus).
+    with gr.Blocks(title="Wegwijzer Sociale Innovatie", delete_cache=(600, 3600)) as blocks:
         answers = gr.State({})
-        admin_ok = gr.State(False)
+        admin_ok = gr.State(None)  # an AdminSession after a login: expires, and belongs to one client
         gr.Markdown("# Wegwijzer Sociale Innovatie\n" + INTRO)
         with gr.Tabs() as tabs:
             with gr.Tab("Chat", id="chat"):
                 with gr.Row():
                     with gr.Column(scale=3):
                         chatbot = gr.Chatbot(label="Gesprek", height=520, elem_id="ww-chat", buttons=["copy"],
-                                             feedback_options=("Like", "Dislike"))
+                                             feedback_options=("Like", "Dislike"), latex_delimiters=[])
                         with gr.Row():
                             question = gr.Textbox(placeholder="Typ je vraag…", show_label=False, scale=5,
                                                   elem_id="ww-question", max_lines=4)
@@ -397,11 +466,6 @@ def build_app(settings: Settings, assistant: Assistant | None = None):
                                                interactive=False, wrap=True, elem_id="ww-cases")
                         c_choice = gr.Dropdown(label="Praktijkvoorbeeld", choices=[])
                         c_view = gr.HTML()
-                    with gr.Tab("Feedback", id="feedback"):
-                        gr.Markdown("Beoordelingen van antwoorden; niet-goed eerst.")
-                        f_refresh = gr.Button("Vernieuwen", size="sm", elem_id="ww-feedback-refresh")
-                        f_table = gr.Dataframe(headers=["tijd", "oordeel", "vraag", "antwoord", "build"],
-                                               interactive=False, wrap=True, elem_id="ww-feedback")
             with gr.Tab("Beheer", id="beheer"):
                 if not settings.admin_password:
                     gr.Markdown("Beheer is uitgeschakeld: er is geen beheerderswachtwoord ingesteld. Start de app "
@@ -419,10 +483,17 @@ def build_app(settings: Settings, assistant: Assistant | None = None):
                             rebuild_btn = gr.Button("Volledig herbouwen", elem_id="ww-admin-rebuild")
                         upload_file = gr.File(label="Document toevoegen (.md, .txt, .pdf)",
                                               file_types=[".md", ".txt", ".pdf"], elem_id="ww-admin-file")
+                        upload_replace = gr.Checkbox(label=f"{REPLACE_LABEL} (zelfde bestandsnaam)",
+                                                     value=False, elem_id="ww-admin-replace")
                         upload_btn = gr.Button("Uploaden en indexeren", elem_id="ww-admin-upload")
                         admin_out = gr.Markdown(elem_id="ww-admin-out")
+                        gr.Markdown("### Feedback\nBeoordelingen van antwoorden door bezoekers; niet-goed eerst. "
+                                    "Alleen zichtbaar na inloggen: de vragen van bezoekers staan erin.")
+                        f_refresh = gr.Button("Vernieuwen", size="sm", elem_id="ww-feedback-refresh")
+                        f_table = gr.Dataframe(headers=["tijd", "oordeel", "vraag", "antwoord", "build"],
+                                               interactive=False, wrap=True, elem_id="ww-feedback")
                     admin_inputs = (pw, login_btn, login_msg, admin_panel, status_md, update_btn, rebuild_btn,
-                                    upload_file, upload_btn, admin_out)
+                                    upload_file, upload_replace, upload_btn, admin_out, f_refresh, f_table)
 
         # --- events --------------------------------------------------------------------------
         chat_outputs = [chatbot, answers, sources, open_choice, question]
@@ -432,7 +503,8 @@ def build_app(settings: Settings, assistant: Assistant | None = None):
         for button in example_buttons:
             button.click(lambda q: q, button, question, api_visibility="private").then(
                 respond, [question, chatbot, answers], chat_outputs, api_visibility="private", concurrency_id="chat")
-        chatbot.like(on_like, answers, None, api_visibility="private")
+        chatbot.like(on_like, answers, None, api_visibility="private", concurrency_id="feedback",
+                     concurrency_limit=4)
         export_btn.click(export, answers, export_box, api_visibility="private")
         open_btn.click(open_cited, [open_choice, answers], [tabs, source_tabs, doc_select, doc_view],
                        api_visibility="private").then(None, js=SCROLL_TO_SELECTION)
@@ -447,27 +519,41 @@ def build_app(settings: Settings, assistant: Assistant | None = None):
         for control in (c_sector, c_size, c_theme):
             control.change(case_table, [c_sector, c_size, c_theme], [c_table, c_choice], api_visibility="private")
         c_choice.change(show_case, c_choice, c_view, api_visibility="private")
-        f_refresh.click(feedback_rows, None, f_table, api_visibility="private")
 
         def initial():
             docs = app.documents()
             doc_choices = [(d.title, d.id) for d in sorted(docs.values(), key=lambda d: (d.kind == "case", d.title))]
             table, choice = case_table(ALL, ALL, ALL)
             return (gr.update(choices=doc_choices), gr.update(choices=[ALL, *[d for _, d in doc_choices]]),
-                    table, choice, feedback_rows())
+                    table, choice)
 
-        blocks.load(initial, None, [doc_select, s_doc, c_table, c_choice, f_table], api_visibility="private")
+        blocks.load(initial, None, [doc_select, s_doc, c_table, c_choice], api_visibility="private")
 
         if admin_inputs is not None:
-            pw, login_btn, login_msg, admin_panel, status_md, update_btn, rebuild_btn, upload_file, upload_btn, admin_out = admin_inputs
-            login_btn.click(login, pw, [admin_ok, admin_panel, login_msg, status_md], api_visibility="private")
-            pw.submit(login, pw, [admin_ok, admin_panel, login_msg, status_md], api_visibility="private")
-            update_btn.click(lambda ok, progress=gr.Progress(): reindex(ok, False, progress), admin_ok,
-                             [admin_out, status_md], api_visibility="private", concurrency_id="admin", concurrency_limit=1)
-            rebuild_btn.click(lambda ok, progress=gr.Progress(): reindex(ok, True, progress), admin_ok,
-                              [admin_out, status_md], api_visibility="private", concurrency_id="admin")
-            upload_btn.click(upload, [admin_ok, upload_file], [admin_out, status_md], api_visibility="private",
-                             concurrency_id="admin")
+            (pw, login_btn, login_msg, admin_panel, status_md, update_btn, rebuild_btn, upload_file, upload_replace,
+             upload_btn, admin_out, f_refresh, f_table) = admin_inputs
+            login_outputs = [admin_ok, admin_panel, login_msg, status_md, f_table]
+            # One login attempt at a time: the lockout counts every try, however fast they come.
+            login_btn.click(login, pw, login_outputs, api_visibility="private", concurrency_id="login",
+                            concurrency_limit=1)
+            pw.submit(login, pw, login_outputs, api_visibility="private", concurrency_id="login")
+
+            @hints
+            def update_index(session, request: gr.Request, progress=gr.Progress()):
+                return reindex(session, request, False, progress)
+
+            @hints
+            def rebuild_index(session, request: gr.Request, progress=gr.Progress()):
+                return reindex(session, request, True, progress)
+
+            update_btn.click(update_index, admin_ok, [admin_out, status_md], api_visibility="private",
+                             concurrency_id="admin", concurrency_limit=1)
+            rebuild_btn.click(rebuild_index, admin_ok, [admin_out, status_md], api_visibility="private",
+                              concurrency_id="admin")
+            upload_btn.click(upload, [admin_ok, upload_file, upload_replace], [admin_out, status_md],
+                             api_visibility="private", concurrency_id="admin")
+            f_refresh.click(feedback_rows, admin_ok, f_table, api_visibility="private")
+    blocks.ww_guard = guard  # serve() hands it to the security middleware (the upload route)
     return blocks
 
 
@@ -476,11 +562,45 @@ def _partial(text: str) -> Answer:
     return Answer(text=text, citations=[], cases=[], refused=False, mode="generative")
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
-    import gradio as gr
+# System fonts only: Gradio's themes load Google Fonts by default, which tells Google every visitor's address.
+FONTS = dict(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 
+
+def launch_options(settings: Settings, blocks) -> dict:
+    """What `serve` passes to Gradio's launch: the security middleware, bounded uploads, local fonts."""
+    import gradio as gr
+    from starlette.middleware import Middleware
+
+    guard = getattr(blocks, "ww_guard", None) if settings.admin_password else None
+    middleware = Middleware(SecurityMiddleware, guard=guard, max_upload_bytes=settings.upload_max_bytes,
+                            uploads=RateLimit(count=20, seconds=600.0))
+    return dict(show_error=False, footer_links=["api"], css=CSS, max_file_size=settings.upload_max_bytes,
+                theme=gr.themes.Soft(**FONTS), app_kwargs={"middleware": [middleware]})
+
+
+def check_port_free(host: str, port: int) -> None:
+    """A clear error before start-up when another program already listens on the port."""
+    import socket
+
+    from assistant.errors import ConfigError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise ConfigError(f"Cannot listen on {host!r}: the address is unknown ({e.strerror}); "
+                          "use --host 127.0.0.1 or set ASSISTANT_HOST.") from e
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as e:
+            raise ConfigError(f"Port {port} on {host} is already in use ({e.strerror}); stop the program using it "
+                              "or start on another port: `assistant serve --port 7861` (or set ASSISTANT_PORT).") from e
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
+    check_port_free(host, port)
     blocks = build_app(settings)
-    blocks.queue(default_concurrency_limit=8).launch(
-        server_name=host, server_port=port, show_error=False, footer_links=["api"], css=CSS,
-        max_file_size=f"{int(settings.upload_max_mb)}mb", theme=gr.themes.Soft(),
-    )
+    blocks.queue(default_concurrency_limit=8).launch(server_name=host, server_port=port,
+                                                      **launch_options(settings, blocks))

@@ -142,3 +142,10 @@ def chroma_server(tmp_path):
     finally:
         stop_process(proc)
         log.close()
+
+
+# A real PostgreSQL server (initdb in a temp folder, 127.0.0.1, free port) for the feedback database tests.
+try:
+    from tests.pg import postgres_server, postgres_url  # noqa: E402,F401
+except ModuleNotFoundError:  # pytest started without the checkout on sys.path: tests/ itself is on it
+    from pg import postgres_server, postgres_url  # noqa: E402,F401

@@ -33,6 +33,10 @@ kind: artikel
 ## Werkoverleg
 
 De kapsalon houdt elke maandag werkoverleg <script>window.__wwXss = 1</script> met alle stylisten <img src=x onerror="window.__wwXss = 2">.
+
+## Rooster
+
+Het rooster van de kapsalon hangt in de kantine [![rooster](LEAK/img.png)](LEAK/klik). De planning van de kapsalon staat in [de map](LEAK/link) bij de kassa.
 """
 TIMEOUT = 60_000
 
@@ -59,15 +63,42 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory, browser):
+def leak_server():
+    """A loopback web server standing in for an outside site: it records every request it gets."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {"url": f"http://127.0.0.1:{server.server_address[1]}", "hits": hits}
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, browser, leak_server):
     """`assistant serve` on a free port; the first start builds the index."""
     root = tmp_path_factory.mktemp("app")
     corpus = root / "corpus"
     shutil.copytree(DATA / "corpus", corpus)
-    (corpus / "documents" / "kapsalon.md").write_text(XSS_DOC, encoding="utf-8")
+    # Protocol-relative addresses ("//host/…"): the answer step skips sentences with "http://" as reading
+    # tips, so this is the form that reaches an extractive answer.
+    leak = leak_server["url"].removeprefix("http:")
+    (corpus / "documents" / "kapsalon.md").write_text(XSS_DOC.replace("LEAK", leak), encoding="utf-8")
     port = free_port()
     env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_INDEX_DIR": str(root / "index"),
-           "ASSISTANT_ADMIN_PASSWORD": PASSWORD, "ASSISTANT_FEEDBACK_PATH": str(root / "feedback.jsonl"),
+           "ASSISTANT_ADMIN_PASSWORD": PASSWORD, "ASSISTANT_FEEDBACK_DB_PATH": str(root / "feedback.sqlite3"),
            "GRADIO_ANALYTICS_ENABLED": "False"}
     log = open(root / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)], env=env, cwd=REPO,
@@ -119,16 +150,34 @@ def test_open_source_shows_the_highlighted_passage_in_its_document(page, tmp_pat
     page.screenshot(path=str(_artifacts(tmp_path_factory) / "document.png"), full_page=True)
 
 
-def test_like_is_stored_in_the_feedback_log(page, app):
+def test_like_is_stored_once_and_shown_only_to_the_admin(page, app, browser):
+    import sqlite3
+
     ask(page, "Wat deed de chef-bakker?")
     page.locator("#ww-chat").get_by_text("coach in plaats van controleur").first.wait_for()
-    page.locator("#ww-chat").get_by_role("button", name="Vind ik leuk").last.click()
-    log = app["root"] / "feedback.jsonl"
-    page.get_by_text("je feedback is opgeslagen").first.wait_for()
-    rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    row = next(r for r in rows if r["question"] == "Wat deed de chef-bakker?")
-    assert row["liked"] is True and row["build_id"] and row["citations"][0]["title"]
-    assert "coach in plaats van controleur" in row["answer"]
+    # Dislike, then like the same answer: one vote, the last one (votes are not multiplied by clicking).
+    for button in ("Vind ik niet leuk", "Vind ik leuk"):
+        page.locator("#ww-chat").get_by_role("button", name=button, exact=True).last.click()
+        page.get_by_text("je feedback is opgeslagen").last.wait_for()
+        page.wait_for_timeout(500)
+    with sqlite3.connect(app["root"] / "feedback.sqlite3") as db:
+        rows = db.execute("SELECT question, liked, answer, build_id, citations FROM feedback "
+                          "WHERE question = 'Wat deed de chef-bakker?'").fetchall()
+    assert len(rows) == 1
+    question, liked, answer, build_id, citations = rows[0]
+    assert liked and build_id and "coach in plaats van controleur" in answer and json.loads(citations)[0]["title"]
+    # A new anonymous visitor's page holds none of it; the admin sees it after logging in.
+    other = browser.new_context(locale="nl-NL").new_page()
+    other.goto(app["url"])
+    other.locator("#ww-question textarea").wait_for()
+    other.wait_for_timeout(1000)
+    assert "Wat deed de chef-bakker?" not in other.content()
+    other.context.close()
+    page.get_by_role("tab", name="Beheer").click()
+    page.locator("#ww-admin-pw input").fill(PASSWORD)
+    page.locator("#ww-admin-login").click()
+    page.wait_for_function("() => (document.querySelector('#ww-feedback')?.innerText || '')"
+                           ".includes('Wat deed de chef-bakker?')")
 
 
 def test_out_of_scope_question_shows_the_refusal(page):
@@ -143,6 +192,59 @@ def test_corpus_html_is_shown_as_text_not_run(page):
     card.wait_for()
     assert "<script>window.__wwXss = 1</script>" in card.inner_text()
     assert page.evaluate("window.__wwXss") is None
+
+
+def test_corpus_markdown_loads_nothing_from_outside_and_links_nowhere(page, leak_server):
+    ask(page, "Waar hangt het rooster van de kapsalon?")
+    chat = page.locator("#ww-chat")
+    chat.get_by_text("hangt in de kantine").first.wait_for()
+    page.wait_for_timeout(1500)  # time for an image to load, if one were live
+    assert leak_server["hits"] == []
+    assert chat.locator(f'img[src^="{leak_server["url"]}"]').count() == 0
+    assert chat.locator(f'a[href^="{leak_server["url"]}"]').count() == 0
+    # CSP is the second line: even an outside image placed in the page does not load.
+    page.evaluate(f"() => {{ const i = new Image(); i.src = '{leak_server['url']}/csp.png'; document.body.appendChild(i); }}")
+    page.wait_for_timeout(1000)
+    assert leak_server["hits"] == []
+
+
+def _http(app, path: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None,
+          source: str = "127.0.0.1"):
+    """A plain HTTP request to the app from a chosen loopback address (the server sees that address)."""
+    import http.client
+
+    port = int(app["url"].rstrip("/").rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict((k.lower(), v) for k, v in response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def test_every_response_has_security_headers_and_dev_reload_is_closed(app):
+    status, headers, body = _http(app, "/")
+    assert status == 200 and b"gradio" in body.lower()
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY" and headers["referrer-policy"] == "no-referrer"
+    assert _http(app, "/gradio_api/dev/reload")[0] == 404
+
+
+def test_anonymous_upload_through_gradios_route_is_refused(app):
+    boundary = "wwboundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x.md\"\r\n"
+            f"Content-Type: text/markdown\r\n\r\n{'x' * 1000}\r\n--{boundary}--\r\n").encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(len(body))}
+    # From an address that never logged in (the admin tests log in from 127.0.0.1).
+    status, _, answer = _http(app, "/gradio_api/upload", "POST", body, headers, source="127.0.0.2")
+    assert status == 403 and b"admin" in answer
+
+
+def test_feedback_is_not_sent_to_anonymous_visitors(page):
+    assert page.locator("#ww-feedback").count() == 0 or not page.locator("#ww-feedback").is_visible()
+    page.get_by_role("tab", name="Bronnen").click()
+    assert page.get_by_role("tab", name="Feedback").count() == 0
 
 
 def test_admin_tab_refuses_a_wrong_password_and_accepts_the_right_one(page):
@@ -190,3 +292,82 @@ def test_a_follow_up_in_the_chat_answers_about_the_company_asked_before(page, co
     assert "Daar kan ik geen antwoord op geven" not in last.inner_text()
     page.screenshot(path=str(_artifacts(tmp_path_factory) / f"follow-up-{company.split()[-1].lower()}.png"),
                     full_page=True)
+
+
+
+@pytest.mark.server
+def test_two_app_processes_on_one_chroma_server_and_postgres_share_documents_and_feedback(
+        browser, chroma_server, postgres_server, tmp_path):
+    """The scale path across machines: the second app process has its own corpus folder without the new
+    document (another machine), yet shows it in its document viewer (documents travel with the build),
+    and an advisor logged in there sees the vote given on the first process (one PostgreSQL)."""
+    import uuid
+
+    db_url = postgres_server.create_database(f"two_apps_{uuid.uuid4().hex[:8]}")
+    corpora = [tmp_path / "machine-1" / "corpus", tmp_path / "machine-2" / "corpus"]
+    for corpus in corpora:
+        shutil.copytree(DATA / "corpus", corpus)
+    (corpora[0] / "documents" / "glazenwasser.md").write_text(
+        "---\ntitle: Glazenwassers plannen zelf\nkind: artikel\n---\n\n## Planning\n\n"
+        "Het glazenwassersbedrijf laat de ploegen zelf hun route voor de week plannen.\n", encoding="utf-8")
+    env = {**os.environ, "ASSISTANT_CHROMA_URL": chroma_server, "ASSISTANT_DATABASE_URL": db_url,
+           "ASSISTANT_ADMIN_PASSWORD": PASSWORD, "GRADIO_ANALYTICS_ENABLED": "False"}
+    envs = [{**env, "ASSISTANT_CORPUS_DIR": str(c), "ASSISTANT_INDEX_DIR": str(c.parent / "index")} for c in corpora]
+    index = subprocess.run([sys.executable, "-m", "assistant", "index"], env=envs[0], cwd=REPO, capture_output=True,
+                           text=True, timeout=300)
+    assert index.returncode == 0, index.stderr
+    procs, ports = [], [free_port(), free_port()]
+    try:
+        for n, port in enumerate(ports):
+            log = open(tmp_path / f"serve-{n}.log", "w")
+            procs.append(subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)],
+                                          env=envs[n], cwd=REPO, stdout=log, stderr=subprocess.STDOUT))
+        for proc, port in zip(procs, ports):
+            wait_for_port(port, proc, seconds=180)
+        first, second = (browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 1000}).new_page()
+                         for _ in ports)
+        for page, port in ((first, ports[0]), (second, ports[1])):
+            page.set_default_timeout(TIMEOUT)
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.locator("#ww-question textarea").wait_for()
+        # Machine 2 shows the document only machine 1's corpus folder holds.
+        second.get_by_role("tab", name="Bronnen").click()
+        second.get_by_role("tab", name="Document").click()
+        second.locator("#ww-doc-select input").click()
+        second.get_by_role("option", name="Glazenwassers plannen zelf").click()
+        second.locator("#ww-doc-view").get_by_text("zelf hun route voor de week").wait_for()
+        # A vote on machine 1 is in the feedback an advisor reads on machine 2.
+        ask(first, "Wat deed de chef-bakker?")
+        first.locator("#ww-chat").get_by_text("coach in plaats van controleur").first.wait_for()
+        first.locator("#ww-chat").get_by_role("button", name="Vind ik niet leuk", exact=True).last.click()
+        first.get_by_text("je feedback is opgeslagen").first.wait_for()
+        second.get_by_role("tab", name="Beheer").click()
+        second.locator("#ww-admin-pw input").fill(PASSWORD)
+        second.locator("#ww-admin-login").click()
+        second.wait_for_function("() => (document.querySelector('#ww-feedback')?.innerText || '')"
+                                 ".includes('Wat deed de chef-bakker?')")
+        # Both answer from the server's index; neither wrote an index of its own.
+        second.get_by_role("tab", name="Chat").click()
+        ask(second, "Hoeveel subsidie kan een bedrijf krijgen?")
+        second.locator("#ww-chat").get_by_text("10.000 euro").first.wait_for()
+        assert not any((c.parent / "index").exists() for c in corpora)
+        for page in (first, second):
+            page.context.close()
+    finally:
+        for proc in procs:
+            stop_process(proc)
+
+
+# Keep this test last in the module: it locks 127.0.0.1 out of the admin login of this server.
+def test_repeated_wrong_passwords_lock_the_login_out_even_for_the_right_one(page):
+    page.get_by_role("tab", name="Beheer").click()
+    for _ in range(5):
+        page.locator("#ww-admin-pw input").fill("geraden")
+        page.locator("#ww-admin-login").click()
+        page.wait_for_timeout(300)
+    page.locator("#ww-admin-msg").get_by_text("Te veel mislukte pogingen").wait_for()
+    page.locator("#ww-admin-pw input").fill(PASSWORD)
+    page.locator("#ww-admin-login").click()
+    page.wait_for_timeout(1000)
+    assert "Te veel mislukte pogingen" in page.locator("#ww-admin-msg").inner_text()
+    assert not page.locator("#ww-admin-update").is_visible()

