@@ -822,7 +822,7 @@ def _stored_windows(ids: Sequence[str], offsets: np.ndarray, vectors: np.ndarray
         return None
     dim = vectors.shape[1]
     matrix = np.empty((owner.size, dim), dtype=np.float32)
-    starts = offsets[owner] + first  # first unit of every window (global row); windows are in unit order
+    starts = offsets[owner] + first  # first unit of every window (global row); passage by passage
     blocks = [(a, min(owner.size, a + _WINDOW_BLOCK)) for a in range(0, owner.size, _WINDOW_BLOCK)]
     spans = [(int(starts[a:b].min()), int((starts[a:b] + length[a:b]).max())) for a, b in blocks]
     most = int(length.max())
