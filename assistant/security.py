@@ -47,8 +47,12 @@ SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
-# Gradio routes a production app never needs: live reload for developers.
-CLOSED_PATHS = ("/gradio_api/dev/reload", "/dev/reload")
+# Gradio routes this app never needs: live reload for developers, component server functions and audio
+# recording (both read multipart bodies of any size into memory, without login), monitoring.
+CLOSED_PATHS = ("/gradio_api/dev/reload", "/dev/reload", "/gradio_api/component_server", "/component_server",
+                "/gradio_api/process_recording", "/process_recording", "/monitoring", "/gradio_api/monitoring")
+# Largest request body outside the upload route (a question with its bounded conversation is far smaller).
+MAX_BODY_BYTES = 2 * 1024 * 1024
 UPLOAD_PATHS = ("/gradio_api/upload",)
 
 
@@ -167,12 +171,18 @@ class SecurityMiddleware:
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
         client = (scope.get("client") or ("?", 0))[0]
-        if path.rstrip("/") in CLOSED_PATHS:
+        clean = path.rstrip("/")
+        if clean in CLOSED_PATHS or any(clean.startswith(p + "/") for p in CLOSED_PATHS):
             return await _refuse(send, 404, "Not found.")
-        if path.rstrip("/") in UPLOAD_PATHS:
+        if clean in UPLOAD_PATHS:
             refusal = self._upload_refusal(scope, client)
             if refusal is not None:
                 log.warning("upload refused for %s: %s", client, refusal[1])
+                return await _refuse(send, *refusal)
+        elif scope.get("method") in ("POST", "PUT", "PATCH"):
+            refusal = _body_refusal(scope)
+            if refusal is not None:
+                log.warning("request to %s refused for %s: %s", path, client, refusal[1])
                 return await _refuse(send, *refusal)
 
         async def send_with_headers(message):
@@ -203,6 +213,23 @@ class SecurityMiddleware:
         if not self.uploads.allow(client):
             return 429, "Too many uploads; wait a few minutes."
         return None
+
+
+def _body_refusal(scope) -> tuple[int, str] | None:
+    """Bodies outside the upload route: a stated size within MAX_BODY_BYTES (no unbounded chunked bodies)."""
+    headers = dict(scope.get("headers") or [])
+    length = headers.get(b"content-length")
+    if length is None:
+        if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+            return 411, "A request body must state its size (Content-Length)."
+        return None
+    try:
+        size = int(length)
+    except ValueError:
+        return 400, "Invalid Content-Length."
+    if size > MAX_BODY_BYTES:
+        return 413, f"The request is larger than {MAX_BODY_BYTES} bytes."
+    return None
 
 
 async def _refuse(send, status: int, message: str) -> None:

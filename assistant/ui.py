@@ -8,6 +8,7 @@ login themselves: a hidden tab is not a security boundary, its events are callab
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import queue
 import threading
@@ -118,6 +119,7 @@ def _user_turns(history: list) -> list[str]:
 
 
 VOTES_PER_10_MINUTES = 60
+MAX_HISTORY_MESSAGES = 40
 # Longest question the chat reads (longer input is cut, never stored or searched whole).
 MAX_QUESTION_CHARS = 2000
 
@@ -132,7 +134,8 @@ def _error(message: str):
     """A message for the user in a red box; an expected refusal, so no traceback in the log."""
     import gradio as gr
 
-    return gr.Error(message, print_exception=False)
+    # The toast renders HTML: messages quote file names and front matter, so they are escaped.
+    return gr.Error(html.escape(message, quote=False), print_exception=False)
 
 
 def build_app(settings: Settings, assistant: Assistant | None = None, guard: LoginGuard | None = None):
@@ -160,6 +163,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
     # --- chat ------------------------------------------------------------------------------
     def respond(message: str, history: list, answers: dict):
         message = clean_text(message, MAX_QUESTION_CHARS)
+        history = list(history or [])[-MAX_HISTORY_MESSAGES:]  # the conversation is echoed back: bounded
         earlier = [clean_text(t, MAX_QUESTION_CHARS) for t in _user_turns(history)[-3:]]
         history = list(history) + [{"role": "user", "content": message}]
         tokens: queue.Queue = queue.Queue()
@@ -210,7 +214,10 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
             log.warning("feedback refused for %s: too many votes", client_address(request))
             raise _error("Je hebt in korte tijd veel beoordelingen gegeven; probeer het over een paar minuten opnieuw.")
         # One vote per answer per session: a second click replaces the first (enforced by the database).
-        key = f"{index}:{answer.build_id}:{hashlib.sha256(answer.text.encode('utf-8', 'replace')).hexdigest()[:16]}"
+        # The key is the answer itself (not the index the client sends): asking again and voting again
+        # in the same session replaces the vote.
+        digest = hashlib.sha256(f"{entry['question']}\n{answer.text}".encode("utf-8", "replace")).hexdigest()[:24]
+        key = f"{answer.build_id}:{digest}"
         try:
             votes().record(liked=bool(data.liked), question=entry["question"], answer=answer,
                          session_id=getattr(request, "session_hash", None) or client_address(request), answer_key=key)
@@ -283,7 +290,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
 
     # --- bronnen -----------------------------------------------------------------------------
     def search_corpus(query: str, kind: str, doc: str, sector: str):
-        query = (query or "").strip()
+        query = clean_text(query, MAX_QUESTION_CHARS).strip()
         if not query:
             return [], gr.update(choices=[], value=None)
         filters = Filters(kind=None if kind == ALL else kind, doc_id=None if doc == ALL else doc,
@@ -338,6 +345,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
         client = client_address(request)
         wait = guard.locked(client)
         if wait:
+            log.warning("admin login refused for %s: locked out after repeated wrong passwords", client)
             return (None, gr.update(visible=False),
                     f"Te veel mislukte pogingen. Probeer het over {max(1, round(wait / 60))} minuten opnieuw.", "", [])
         session = guard.attempt(client, password_ok(clean_text(password, 1000), settings.admin_password))
@@ -355,17 +363,20 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
         if not guard.valid(session, client_address(request)):
             raise _error("Log eerst (opnieuw) in met het beheerderswachtwoord.")
 
+    sm = render.safe_markdown
+
     def status_text() -> str:
         s = index_status(settings)
         if not s.exists:
             return "Er is nog geen index."
         emb = s.embedder or {}
-        lines = [f"**Build** {s.build_id} · gebouwd {s.built_at}",
-                 f"**Embedder** {emb.get('backend')}:{emb.get('model')} · **{len(s.documents)} documenten**, "
+        # Reasons and warnings quote corpus files (names, front matter): never live Markdown or HTML.
+        lines = [f"**Build** {sm(s.build_id)} · gebouwd {sm(s.built_at)}",
+                 f"**Embedder** {sm(emb.get('backend'))}:{sm(emb.get('model'))} · **{len(s.documents)} documenten**, "
                  f"**{s.chunks} passages**",
-                 "**Actueel**" if not s.stale else "**Verouderd:** " + "; ".join(s.stale_reasons)]
-        lines += [f"- waarschuwing: {w}" for w in s.warnings]
-        return "\n\n".join(render._e(line) if line.startswith("- ") else line for line in lines)
+                 "**Actueel**" if not s.stale else "**Verouderd:** " + sm("; ".join(s.stale_reasons))]
+        lines += [f"- waarschuwing: {sm(w)}" for w in s.warnings]
+        return "\n\n".join(lines)
 
     @hints
     def reindex(session, request: gr.Request, full: bool, progress=gr.Progress()):
@@ -382,7 +393,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
         done = (f"Index is al actueel ({result.chunks} passages)." if result.up_to_date else
                 f"Klaar: {len(result.added)} toegevoegd, {len(result.changed)} gewijzigd, {len(result.removed)} "
                 f"verwijderd; {result.embedded} passages en {result.sentences} zinnen ingesloten in {result.seconds:.0f} s.")
-        warnings = "".join(f"\n\n- waarschuwing: {render._e(w)}" for w in result.warnings)
+        warnings = "".join(f"\n\n- waarschuwing: {sm(w)}" for w in result.warnings)
         return done + warnings, status_text()
 
     @hints
@@ -574,7 +585,7 @@ def launch_options(settings: Settings, blocks) -> dict:
     guard = getattr(blocks, "ww_guard", None) if settings.admin_password else None
     middleware = Middleware(SecurityMiddleware, guard=guard, max_upload_bytes=settings.upload_max_bytes,
                             uploads=RateLimit(count=20, seconds=600.0))
-    return dict(show_error=False, footer_links=["api"], css=CSS, max_file_size=settings.upload_max_bytes,
+    return dict(show_error=False, footer_links=["api"], css=CSS, enable_monitoring=False, max_file_size=settings.upload_max_bytes,
                 theme=gr.themes.Soft(**FONTS), app_kwargs={"middleware": [middleware]})
 
 

@@ -96,6 +96,9 @@ def app(tmp_path_factory, browser, leak_server):
     # tips, so this is the form that reaches an extractive answer.
     leak = leak_server["url"].removeprefix("http:")
     (corpus / "documents" / "kapsalon.md").write_text(XSS_DOC.replace("LEAK", leak), encoding="utf-8")
+    # Skipped with a warning that quotes the kind: the Beheer status must not make it a live link.
+    (corpus / "documents" / "foute-soort.md").write_text(
+        f'---\ntitle: Foute soort\nkind: "[Klik hier]({leak_server["url"]}/phish)"\n---\n\nTekst.\n', encoding="utf-8")
     port = free_port()
     env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_INDEX_DIR": str(root / "index"),
            "ASSISTANT_ADMIN_PASSWORD": PASSWORD, "ASSISTANT_FEEDBACK_DB_PATH": str(root / "feedback.sqlite3"),
@@ -256,7 +259,9 @@ def test_admin_tab_refuses_a_wrong_password_and_accepts_the_right_one(page):
     page.locator("#ww-admin-pw input").fill(PASSWORD)
     page.locator("#ww-admin-login").click()
     page.locator("#ww-admin-update").wait_for()
-    assert "passages" in page.locator("#ww-admin-status").inner_text()
+    status = page.locator("#ww-admin-status")
+    assert "passages" in status.inner_text() and "phish" in status.inner_text()
+    assert status.locator("a").count() == 0  # the quoted front matter is text, not a link
 
 
 def test_upload_adds_a_document_and_indexes_it(page, app):

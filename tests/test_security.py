@@ -130,7 +130,7 @@ def _client(guard, max_bytes=1000):
         await request.body()
         return PlainTextResponse("ok")
 
-    inner = Starlette(routes=[Route("/", ok), Route("/gradio_api/upload", ok, methods=["POST"]),
+    inner = Starlette(routes=[Route("/", ok, methods=["GET", "POST"]), Route("/gradio_api/upload", ok, methods=["POST"]),
                               Route("/gradio_api/dev/reload", ok)])
     return TestClient(SecurityMiddleware(inner, guard=guard, max_upload_bytes=max_bytes,
                                          uploads=RateLimit(count=3, seconds=600)), client=("10.0.0.5", 5000))
@@ -167,3 +167,23 @@ def test_upload_route_needs_an_admin_session_of_that_client_and_is_bounded():
 def test_upload_route_is_closed_without_an_admin_password():
     client = _client(None)
     assert client.post("/gradio_api/upload", files={"files": ("a.md", b"x", "text/plain")}).status_code == 403
+
+
+def test_routes_that_read_unbounded_bodies_without_login_are_closed():
+    client = _client(LoginGuard())
+    for path in ("/gradio_api/component_server", "/gradio_api/component_server/", "/gradio_api/process_recording",
+                 "/monitoring", "/monitoring/summary"):
+        assert client.post(path, content=b"x").status_code == 404, path
+
+
+def test_request_bodies_outside_the_upload_route_are_bounded():
+    from assistant.security import MAX_BODY_BYTES
+
+    client = _client(LoginGuard())
+    assert client.post("/", content=b"x" * 100).status_code != 413
+    assert client.post("/", content=b"x" * (MAX_BODY_BYTES + 1)).status_code == 413
+
+    def chunks():
+        yield b"x" * 10
+
+    assert client.post("/", content=chunks()).status_code == 411  # no stated size: refused
