@@ -79,7 +79,9 @@ def cmd_status(args, settings) -> int:
     for warning in status.warnings:
         out.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     if status.stale:
-        out.print("[yellow]Stale:[/yellow] " + "; ".join(status.stale_reasons) + ". Run `assistant index`.")
+        blocked = any(r.startswith("indexing is refused") for r in status.stale_reasons)
+        out.print("[yellow]Stale:[/yellow] " + "; ".join(status.stale_reasons)
+                  + (". Fix that, then run `assistant index`." if blocked else ". Run `assistant index`."))
     else:
         out.print("Up to date with the corpus.")
     return 0
