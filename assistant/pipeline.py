@@ -28,7 +28,7 @@ from assistant.evaluate import (
     score_answers,
 )
 from assistant.errors import CorpusError, IndexMismatchError, StoreError
-from assistant.models import CASE_FIELDS, Answer, Chunk, Document, Filters, Hit
+from assistant.models import CASE_FIELDS, Answer, Chunk, Document, Filters, Hit, LoadReport
 from assistant.answer import (
     MAX_CASES,
     TEXTS,
@@ -121,6 +121,11 @@ class IndexResult:
     up_to_date: bool = False
 
 
+def load_indexable_corpus(settings: Settings) -> LoadReport:
+    """The corpus as indexing reads it: with the settings' chunking and passage bound per document."""
+    return load_corpus(settings.corpus_dir, chunking=settings.chunking, max_passages=settings.document_passage_limit)
+
+
 def build_index(
     settings: Settings,
     *,
@@ -137,7 +142,7 @@ def build_index(
     corpus_dir = settings.corpus_dir
     if not corpus_dir.is_dir():
         raise CorpusError(f"Corpus folder {corpus_dir} does not exist; create it or set ASSISTANT_CORPUS_DIR.")
-    report = load_corpus(corpus_dir, chunking=settings.chunking, max_passages=settings.document_passage_limit)
+    report = load_indexable_corpus(settings)
     if report.conflicts:  # never resolved by file order: a forged file must not replace a genuine source
         raise CorpusError(
             f"Cannot index {corpus_dir}: {'; '.join(report.conflict_messages())}. Nothing was indexed; the live "
@@ -332,8 +337,7 @@ def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
     if manifest.fingerprint != fingerprint(settings):
         reasons.append("built with another embedder, chunking or version of this program (run `assistant index --rebuild`)")
     # Files that fail to load are warnings, not staleness: indexing would skip them too.
-    report = (load_corpus(settings.corpus_dir, chunking=settings.chunking, max_passages=settings.document_passage_limit)
-              if settings.corpus_dir.is_dir() else None)
+    report = load_indexable_corpus(settings) if settings.corpus_dir.is_dir() else None
     conflicts = report.conflict_messages() if report else []
     reasons += [f"indexing is refused until this is fixed: {c}" for c in conflicts]
     current = {d.source: d.content_hash for d in report.documents} if report else {}

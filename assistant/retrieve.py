@@ -276,7 +276,22 @@ def _load_npz(fh: BinaryIO) -> dict[str, np.ndarray]:
         return {name: npz[name] for name in npz.files}
 
 
-class _TokenSets(Mapping):
+class _ByChunk(Mapping):
+    """A read-only mapping over stored arrays: chunk id -> row (`_row`); subclasses say what a row gives."""
+
+    _row: dict[str, int]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self._row
+
+
+class _TokenSets(_ByChunk):
     """chunk id -> its token set (LexicalIndex.tokens), made from compact arrays when first asked for."""
 
     def __init__(self, ids: Sequence[str], vocab: Sequence[str], indptr: np.ndarray, indices: np.ndarray) -> None:
@@ -296,14 +311,6 @@ class _TokenSets(Mapping):
             self._cache[cid] = tokens
         return tokens
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._row)
-
-    def __len__(self) -> int:
-        return len(self._row)
-
-    def __contains__(self, cid: object) -> bool:
-        return cid in self._row
 
 
 def reciprocal_rank_fusion(rankings: Iterable[Sequence[str]], k: int = RRF_K,
@@ -757,7 +764,7 @@ def load_search_state(files: Mapping[str, BinaryIO], build=None, sizes: Sequence
     return records, units, windows, lexical
 
 
-class _StoredUnits(Mapping):
+class _StoredUnits(_ByChunk):
     """chunk id -> (sentence spans, unit vectors as float32), as decode_units gives them, sliced on demand
     from one float16 matrix (half the memory of decoded float32 vectors per passage)."""
 
@@ -774,14 +781,6 @@ class _StoredUnits(Mapping):
             return [], np.zeros((0, 0), np.float32)
         return spans, self._vectors[a:b].astype(np.float32)
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._row)
-
-    def __len__(self) -> int:
-        return len(self._row)
-
-    def __contains__(self, cid: object) -> bool:
-        return cid in self._row
 
 
 def _window_plan(lengths: np.ndarray, sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

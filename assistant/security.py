@@ -47,6 +47,7 @@ SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
+_HEADER_PAIRS = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
 # Gradio routes this app never needs: live reload for developers, component server functions and audio
 # recording (both read multipart bodies of any size into memory, without login), monitoring.
 CLOSED_PATHS = ("/gradio_api/dev/reload", "/dev/reload", "/gradio_api/component_server", "/component_server",
@@ -189,7 +190,7 @@ class SecurityMiddleware:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", [])
                            if k.decode("latin-1").lower() not in SECURITY_HEADERS]
-                headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
+                headers += _HEADER_PAIRS
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -200,9 +201,8 @@ class SecurityMiddleware:
             return 403, "Uploads are not available in this app (no admin password is set)."
         if not self.guard.client_is_admin(client):
             return 403, "Uploading needs an admin login (Beheer tab)."
-        length = dict(scope.get("headers") or []).get(b"content-length")
         try:
-            size = int(length) if length is not None else None
+            size = _content_length(dict(scope.get("headers") or []))
         except ValueError:
             size = None
         if size is None:
@@ -218,23 +218,28 @@ class SecurityMiddleware:
 def _body_refusal(scope) -> tuple[int, str] | None:
     """Bodies outside the upload route: a stated size within MAX_BODY_BYTES (no unbounded chunked bodies)."""
     headers = dict(scope.get("headers") or [])
-    length = headers.get(b"content-length")
-    if length is None:
+    try:
+        size = _content_length(headers)
+    except ValueError:
+        return 400, "Invalid Content-Length."
+    if size is None:
         if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
             return 411, "A request body must state its size (Content-Length)."
         return None
-    try:
-        size = int(length)
-    except ValueError:
-        return 400, "Invalid Content-Length."
     if size > MAX_BODY_BYTES:
         return 413, f"The request is larger than {MAX_BODY_BYTES} bytes."
     return None
 
 
+def _content_length(headers: dict[bytes, bytes]) -> int | None:
+    """The stated body size, None when not stated; ValueError when it is not a number."""
+    length = headers.get(b"content-length")
+    return None if length is None else int(length)
+
+
 async def _refuse(send, status: int, message: str) -> None:
     body = json.dumps({"error": message}).encode("utf-8")
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
+    headers += _HEADER_PAIRS
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -72,7 +72,7 @@ class App:
         self.assistant = assistant or Assistant(settings)
         self._lock = threading.Lock()
 
-    def documents(self, refresh: bool = False) -> dict:
+    def documents(self) -> dict:
         """The live build's documents (stored with the build, so every app process on every machine shows
         the same texts its citations point into); cached per build by the index."""
         try:
@@ -343,11 +343,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
     @hints
     def login(password: str, request: gr.Request):
         client = client_address(request)
-        wait = guard.locked(client)
-        if wait:
-            log.warning("admin login refused for %s: locked out after repeated wrong passwords", client)
-            return (None, gr.update(visible=False),
-                    f"Te veel mislukte pogingen. Probeer het over {max(1, round(wait / 60))} minuten opnieuw.", "", [])
+        # A locked-out client is refused (and logged) by the guard whatever the password.
         session = guard.attempt(client, password_ok(clean_text(password, 1000), settings.admin_password))
         if session is None:
             locked = guard.locked(client)
@@ -389,7 +385,6 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
             result = build_index(settings, rebuild=full, progress=on_progress)
         except AssistantError as e:
             raise _error(str(e)) from e
-        app.documents(refresh=True)
         done = (f"Index is al actueel ({result.chunks} passages)." if result.up_to_date else
                 f"Klaar: {len(result.added)} toegevoegd, {len(result.changed)} gewijzigd, {len(result.removed)} "
                 f"verwijderd; {result.embedded} passages en {result.sentences} zinnen ingesloten in {result.seconds:.0f} s.")
