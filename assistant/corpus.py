@@ -23,6 +23,8 @@ TEXT_EXTENSIONS = (".md", ".markdown", ".txt")
 SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS
 # Files that describe the corpus folder rather than belong to it.
 IGNORED_NAMES = {"readme.md", "readme.txt", ".gitkeep", ".ds_store"}
+# Curated topic guides (assistant/themes.py): checked against the corpus, never indexed as passages.
+THEMES_FOLDER = "themes"
 
 # Bounds on one file. The largest real document is 80 KB with a 95-character title; these are far
 # above anything real and keep a forged or broken file from costing minutes of cleaning and embedding.
@@ -245,6 +247,7 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
         if p.is_file()
         and p.name.lower() not in IGNORED_NAMES
         and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
+        and p.relative_to(corpus_dir).parts[0] != THEMES_FOLDER
     )
 
 

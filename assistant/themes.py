@@ -1,0 +1,219 @@
+"""Thema's: curated topic guides (corpus/themes/*.md) and the check that keeps their quotes honest.
+
+A theme is ours (title, summary, one lead per point) plus verbatim quotes, each with a pointer to
+the document section it comes from. Themes are not indexed as passages; the chat and the app cite
+the source passage a quote comes from. `check_themes` reports every quote that is not verbatim in
+the section it points to, every pointer that does not resolve and every theme without points, so a
+corpus change that breaks a guide is named at index time. Format: corpus/themes/README.md.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.chunking import PATH_SEPARATOR, find_section
+from assistant.corpus import IGNORED_NAMES, THEMES_FOLDER, SkipFile, clean_text, split_front_matter
+from assistant.models import SECTORS, Document
+
+MAX_QUOTE_CHARS = 450
+MIN_POINTS, MAX_POINTS = 4, 7
+MAX_THEME_BYTES = 200_000
+_ID = re.compile(r"^theme-[a-z0-9]+(?:-[a-z0-9]+)*$")
+_POINT = re.compile(r"^##[ \t]+(.+?)[ \t]*$", re.MULTILINE)
+_EMPHASIS = re.compile(r"\*+")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class ThemePoint:
+    lead: str  # ours
+    quote: str  # verbatim from the source section
+    doc_id: str
+    section: str  # heading path; "" for text before the first heading
+    case_id: str | None = None
+
+    @property
+    def pointer(self) -> str:
+        return self.doc_id + (PATH_SEPARATOR + self.section if self.section else "")
+
+
+@dataclass(frozen=True)
+class Theme:
+    id: str
+    title: str
+    summary: str  # ours
+    questions: tuple[str, ...]
+    related: tuple[str, ...]
+    sectors: tuple[str, ...]
+    points: tuple[ThemePoint, ...]
+    source: str  # path relative to the corpus folder
+    problems: tuple[str, ...] = field(default=())  # format problems found while parsing (English)
+
+
+def normalise(text: str) -> str:
+    """Text as quotes are compared: Markdown emphasis removed, whitespace collapsed."""
+    return _SPACE.sub(" ", _EMPHASIS.sub("", text)).strip()
+
+
+def _as_tuple(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value.strip(),) if value.strip() else ()
+    if isinstance(value, list):
+        return tuple(str(v).strip() for v in value if v is not None and str(v).strip())
+    return (str(value).strip(),)
+
+
+def _parse_point(lead: str, block: str, rel: str, problems: list[str]) -> ThemePoint | None:
+    quote_lines, doc_id, section, case_id, seen_source = [], "", "", None, False
+    for line in block.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(">"):
+            quote_lines.append(stripped[1:].strip())
+        elif stripped.lower().startswith("bron:"):
+            seen_source = True
+            pointer = stripped[5:].strip()
+            doc_id, _, section = pointer.partition(PATH_SEPARATOR.strip())
+            doc_id, section = doc_id.strip(), PATH_SEPARATOR.join(p.strip() for p in section.split(PATH_SEPARATOR.strip()))
+            section = section.strip()
+        elif stripped.lower().startswith("voorbeeld:"):
+            case_id = stripped[10:].strip() or None
+        elif stripped:
+            problems.append(f"{rel}: point {lead!r} has a line that is no quote ('> '), 'Bron:' or 'Voorbeeld:': {stripped[:60]!r}")
+    quote = " ".join(quote_lines).strip()
+    if not quote:
+        problems.append(f"{rel}: point {lead!r} has no quote; add one '> ' line with the source's own words")
+        return None
+    if not seen_source or not doc_id:
+        problems.append(f"{rel}: point {lead!r} has no 'Bron:' line; add 'Bron: <document id> > <section path>'")
+        return None
+    if len(quote) > MAX_QUOTE_CHARS:
+        problems.append(f"{rel}: point {lead!r} quotes {len(quote)} characters, more than {MAX_QUOTE_CHARS}; quote less")
+    return ThemePoint(lead=lead, quote=quote, doc_id=doc_id, section=section, case_id=case_id)
+
+
+def parse_theme(raw: str, rel: str) -> Theme:
+    """Parse one theme file. Raises SkipFile when it cannot be read at all; smaller problems are listed."""
+    meta, body = split_front_matter(clean_text(raw), rel)
+    problems: list[str] = []
+    theme_id = str(meta.get("id") or "").strip()
+    if not _ID.match(theme_id):
+        raise SkipFile(f"{rel}: theme id {theme_id!r} must be 'theme-' plus lower-case words joined by '-'")
+    if Path(rel).stem != theme_id:
+        problems.append(f"{rel}: the file name must be the theme id ({theme_id}.md)")
+    title = str(meta.get("title") or "").strip()
+    summary = _SPACE.sub(" ", str(meta.get("summary") or "")).strip()
+    if not title:
+        problems.append(f"{rel}: add a title")
+    if not summary:
+        problems.append(f"{rel}: add a summary (two or three sentences, ours)")
+    questions = _as_tuple(meta.get("questions"))
+    if not questions:
+        problems.append(f"{rel}: add the questions this theme answers (questions: [...])")
+    sectors = _as_tuple(meta.get("sectors"))
+    for sector in sectors:
+        if sector not in SECTORS:
+            problems.append(f"{rel}: unknown sector {sector!r}; use one of: {', '.join(SECTORS)}")
+    heads = list(_POINT.finditer(body))
+    points = []
+    for i, head in enumerate(heads):
+        end = heads[i + 1].start() if i + 1 < len(heads) else len(body)
+        point = _parse_point(head.group(1).strip(), body[head.end():end], rel, problems)
+        if point is not None:
+            points.append(point)
+    if not points:
+        problems.append(f"{rel}: the theme has no points with a source pointer")
+    elif not MIN_POINTS <= len(points) <= MAX_POINTS:
+        problems.append(f"{rel}: {len(points)} points; a theme has {MIN_POINTS} to {MAX_POINTS}")
+    return Theme(
+        id=theme_id, title=title or theme_id, summary=summary, questions=questions,
+        related=_as_tuple(meta.get("related")), sectors=sectors, points=tuple(points), source=rel,
+        problems=tuple(problems),
+    )
+
+
+def theme_files(corpus_dir: Path) -> list[Path]:
+    folder = corpus_dir / THEMES_FOLDER
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.md") if p.name.lower() not in IGNORED_NAMES and not p.name.startswith("."))
+
+
+@dataclass
+class ThemeReport:
+    themes: list[Theme]
+    problems: list[str]  # English lines naming the guide, the point and the fix
+
+    def ok_themes(self) -> list[Theme]:
+        """Themes without any problem: the ones the chat and the app use."""
+        broken = {p.split(":", 1)[0] for p in self.problems}
+        return [t for t in self.themes if t.source not in broken]
+
+
+def quote_problem(point: ThemePoint, documents: dict[str, Document]) -> str | None:
+    """Why a point's quote cannot be verified against its source (English), or None when it is verbatim."""
+    doc = documents.get(point.doc_id)
+    if doc is None or doc.kind == "case":
+        return f"Bron {point.doc_id!r} is not a document of the corpus"
+    section = find_section(doc.text, point.section)
+    if section is None:
+        return f"{point.doc_id} has no section {point.section!r}"
+    if normalise(point.quote) not in normalise(doc.text[section.start:section.end]):
+        return f"the quote is not verbatim in {point.pointer}: {point.quote[:80]!r}"
+    return None
+
+
+def check_themes(corpus_dir: Path, documents: list[Document]) -> ThemeReport:
+    """Load every theme and check its quotes, pointers, cases and related themes against `documents`."""
+    by_id = {d.id: d for d in documents}
+    themes: list[Theme] = []
+    problems: list[str] = []
+    for path in theme_files(corpus_dir):
+        rel = path.relative_to(corpus_dir).as_posix()
+        try:
+            if path.stat().st_size > MAX_THEME_BYTES:
+                raise SkipFile(f"{rel}: a theme file may have at most {MAX_THEME_BYTES:,} bytes")
+            theme = parse_theme(path.read_bytes().decode("utf-8"), rel)
+        except UnicodeDecodeError:
+            problems.append(f"{rel}: not UTF-8 text; save it as UTF-8")
+            continue
+        except SkipFile as e:
+            problems.append(str(e))
+            continue
+        themes.append(theme)
+        problems.extend(theme.problems)
+        for point in theme.points:
+            problem = quote_problem(point, by_id)
+            if problem:
+                problems.append(f"{rel}: point {point.lead!r}: {problem}")
+            if point.case_id and (point.case_id not in by_id or by_id[point.case_id].kind != "case"):
+                problems.append(f"{rel}: point {point.lead!r}: Voorbeeld {point.case_id!r} is not a practice case")
+    ids = [t.id for t in themes]
+    for theme in themes:
+        if ids.count(theme.id) > 1:
+            problems.append(f"{theme.source}: theme id {theme.id} is used by more than one file")
+        for other in theme.related:
+            if other not in ids:
+                problems.append(f"{theme.source}: related theme {other!r} does not exist")
+    return ThemeReport(themes=themes, problems=problems)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m assistant.themes [CORPUS_DIR]`: list every theme problem; exit 1 when there is one."""
+    from assistant.corpus import load_corpus
+
+    corpus_dir = Path(argv[0]) if argv else Path("corpus")
+    report = check_themes(corpus_dir, load_corpus(corpus_dir).documents)
+    for problem in report.problems:
+        print(problem)
+    print(f"{len(report.themes)} themes, {sum(len(t.points) for t in report.themes)} points, "
+          f"{len(report.problems)} problems")
+    return 1 if report.problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
