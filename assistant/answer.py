@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Sequence
 
 from assistant.models import Answer, CaseRef, Citation, Hit
-from assistant.excerpts import Excerpt, about_organisation, candidates, excerpts_for, shape_match, source_label
+from assistant.excerpts import (Excerpt, about_organisation, asked_organisations, candidates, excerpts_for, shape_match,
+                                source_label)
+from assistant.themes import PlacedPoint, Theme
 from assistant.query import (_expansions, answer_type, clauses, detect_language, entities,
                             question_type, states_answer_type)
 from assistant.text import plain, sentence_spans
@@ -47,6 +49,10 @@ TEXTS = {
         "truncated": "Je vraag was erg lang; ik heb de eerste {n} tekens gebruikt.",
         "llm_unavailable": "Het taalmodel ({model}) is niet bereikbaar; de antwoorden komen nu rechtstreeks uit de bronnen.",
         "llm_no_citations": "Het taalmodel gaf geen bronverwijzingen; dit antwoord komt rechtstreeks uit de bronnen.",
+        "theme_summary": "Samenvatting van ons thema ‘{title}’ (door ons geschreven, geen citaat):",
+        "theme_points": "Uit de bronnen (de kopjes zijn van ons, de citaten letterlijk):",
+        "theme_more": "Verder in de bronnen:",
+        "theme_read": "Meer hierover in het thema ‘{title}’ (tab Thema's).",
     },
     "en": {
         "lead": "What the sources say (quoted in Dutch):",
@@ -62,6 +68,10 @@ TEXTS = {
         "truncated": "Your question was very long; I used its first {n} characters.",
         "llm_unavailable": "The language model ({model}) cannot be reached; answers now come straight from the sources.",
         "llm_no_citations": "The language model gave no citations; this answer comes straight from the sources.",
+        "theme_summary": "Summary of our guide ‘{title}’ (written by us in Dutch, not a quote):",
+        "theme_points": "From the sources (headings ours, quotes verbatim, in Dutch):",
+        "theme_more": "More from the sources:",
+        "theme_read": "More in the guide ‘{title}’ (tab Thema's).",
     },
 }
 SIZE_LABELS = {"nl": {"klein": "klein bedrijf", "middel": "middelgroot bedrijf", "groot": "groot bedrijf"},
@@ -375,7 +385,7 @@ class _Citations:
 def compose_extractive(
     question: str, retrieval: Retrieval, case_hits: Sequence[Hit], lexical: LexicalIndex,
     terms: Sequence[QueryTerm], language: str, qtype: str | None = None, units: dict | None = None,
-    organisations: dict[str, Sequence[str]] | None = None,
+    organisations: dict[str, Sequence[str]] | None = None, theme: ThemeUse | None = None,
 ) -> Answer:
     """A short answer of labelled excerpts with citations, then practice cases; or a refusal.
 
@@ -389,20 +399,44 @@ def compose_extractive(
     units = {**retrieval.units, **(units or {})}
     subject = definition_subject(question, lexical)
     defining = (lambda text: defines(text, subject, lexical)) if subject else None
+    leading = theme is not None and theme.role == "lead" and bool(theme.points)
     chosen = excerpts_for(retrieval.hits, units, retrieval.query_vector, terms, lexical, question, qtype,
                           defines=defining, organisations=organisations, asked_text=retrieval.search_query)
+    if leading and chosen and chosen[0].dense > theme.similarity + THEME_DIRECT_MARGIN:
+        leading = False  # a passage answers the question more closely than any point of the theme
+    if leading:
+        chosen = excerpts_for(retrieval.hits, units, retrieval.query_vector, terms, lexical, question, qtype,
+                              defines=defining, organisations=organisations, asked_text=retrieval.search_query,
+                              max_excerpts=THEME_DIRECT_EXCERPTS, budget=THEME_DIRECT_BUDGET)  # an excerpt the theme already quotes is not shown twice
+        taken = [(p.hit.doc_id, p.hit.start + p.span[0], p.hit.start + p.span[1]) for p in theme.points]
+        chosen = [ex for ex in chosen if not any(d == ex.hit.doc_id and s < ex.doc_span()[1] and ex.doc_span()[0] < e
+                                                 for d, s, e in taken)]
     # Practice cases: those the case search found, and cases among the first passages.
     cases = [h for h in retrieval.hits[:CASE_RANKS] if h.kind == "case"]
     cases += [h for h in case_hits if h.chunk_id not in {c.chunk_id for c in cases}]
-    if not chosen and not cases:
+    if not chosen and not cases and not leading:
         return refusal(language)
     citations = _Citations()
-    lines = [lead(qtype, chosen, cases, language, defining)]
+    if leading:
+        lines = [f"_{t['theme_summary'].format(title=plain(theme.theme.title))}_ {plain(theme.theme.summary)}",
+                 "", t["theme_points"]]
+        for placed in theme.points:
+            n = citations.cite(placed.hit, placed.span)
+            about = about_organisation(placed.hit, placed.hit.start + placed.span[0], placed.hit.start + placed.span[1],
+                                       organisations or {})
+            label = source_label(placed.hit, placed.point.quote, language, about)
+            lines.append(f"- {plain(placed.point.lead)} — **{label}**: {quote(placed.point.quote)} [{n}]")
+        if chosen:
+            lines += ["", t["theme_more"]]
+    else:
+        lines = [lead(qtype, chosen, cases, language, defining)]
     for ex in chosen:
         n = citations.cite(ex.hit, ex.span)
         about = about_organisation(ex.hit, ex.start, ex.end, organisations or {})
         lines.append(f"- **{source_label(ex.hit, ex.text, language, about)}**: {quote(ex.text)} [{n}]")
     lines += gaps(question, qtype, chosen, retrieval.hits, lexical, language)
+    if theme is not None:
+        lines.append(f"\n_{t['theme_read'].format(title=plain(theme.theme.title))}_")
     case_refs, named = [], set()
     quoted = {str(ex.hit.meta.get("organisation") or "") for ex in chosen if ex.hit.kind == "case"}
     shown_cases = 0
@@ -437,8 +471,44 @@ def compose_extractive(
             about = plain(hit.title.split(": ", 1)[-1])
             lines.append(f"\n{t['case']}: **{plain(name)}** ({label}) — {about} [{n}]")
         case_refs.append(CaseRef.from_hit(hit, n))
+    used_theme = None if theme is None else {"id": theme.theme.id, "title": theme.theme.title,
+                                             "role": "lead" if leading else "see_also"}
     return Answer(text="\n".join(lines), citations=citations.all(), cases=case_refs, refused=False,
-                  mode="extractive", language=language)
+                  mode="extractive", language=language, theme=used_theme)
+
+
+@dataclass(frozen=True)
+class ThemeUse:
+    """A curated theme an answer uses: leading (its summary and best points first) or as a "see also"."""
+
+    theme: Theme
+    role: str  # "lead" | "see_also"
+    points: tuple[PlacedPoint, ...] = ()
+    similarity: float = 0.0  # of its best point to the question (e5 cosine, like an excerpt's `dense`)
+
+
+# A theme leads the answer when the question is as close to one of its questions as this (cosine of the
+# e5 vectors; tuned on eval/gold.jsonl, see eval/README.md), and is named below a direct answer from
+# THEME_SEE_ALSO on. Questions about a named company or asking a figure keep the direct answer.
+THEME_LEAD = 0.88
+THEME_SEE_ALSO = 0.86
+THEME_POINTS = 3
+THEME_QUOTE_BUDGET = 700  # quoted characters of the theme's points (the best point is always shown)
+THEME_DIRECT_EXCERPTS = 1
+THEME_DIRECT_BUDGET = 350
+THEME_DIRECT_MARGIN = 0.03
+
+
+def theme_role(question: str, similarity: float, organisations: dict[str, Sequence[str]] | None,
+               follow_up: bool = False) -> str:
+    """"lead", "see_also" or "" for a question this close to a theme's questions. A question about a named
+    company, one asking a figure or a definition, and a follow-up on an earlier answer keep the direct answer
+    first: the theme is then only named below it."""
+    if similarity < THEME_SEE_ALSO:
+        return ""
+    specific = (follow_up or bool(asked_organisations(question, organisations or {})) or bool(answer_type(question))
+                or question_type(question) == "definition")
+    return "lead" if similarity >= THEME_LEAD and not specific else "see_also"
 
 
 def lead(qtype: str, chosen: Sequence[Excerpt], cases: Sequence[Hit], language: str, defining=None) -> str:

@@ -201,6 +201,7 @@ class Answer:
     build_id: str = ""
     evidence: float | None = None  # the evidence score the refusal decision used
     refusal_reason: str | None = None  # why it refused: low_evidence, unknown_subject, legal, amount, model
+    theme: dict[str, str] | None = None  # {"id", "title", "role": "lead" | "see_also"} when a curated theme is used
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -209,7 +210,7 @@ class Answer:
             "language": self.language, "notices": self.notices, "suggestions": self.suggestions,
             "uncited_sentences": self.uncited_sentences, "search_query": self.search_query,
             "timings": {k: round(v, 1) for k, v in self.timings.items()}, "build_id": self.build_id,
-            "evidence": self.evidence, "refusal_reason": self.refusal_reason,
+            "evidence": self.evidence, "refusal_reason": self.refusal_reason, "theme": self.theme,
         }
 
 

@@ -31,6 +31,10 @@ from assistant.errors import CorpusError, IndexMismatchError, StoreError
 from assistant.models import CASE_FIELDS, Answer, Chunk, Document, Filters, Hit, LoadReport
 from assistant.answer import (
     MAX_CASES,
+    THEME_POINTS,
+    THEME_QUOTE_BUDGET,
+    ThemeUse,
+    theme_role,
     TEXTS,
     clean_question,
     compose_extractive,
@@ -54,6 +58,7 @@ from assistant.retrieve import (
 )
 from assistant.store import Build, Manifest, Store, disk_full_error, is_disk_full, open_store
 from assistant.text import sentence_spans
+from assistant.themes import ThemeLibrary, check_themes, theme_files
 
 logger = logging.getLogger(__name__)
 # A practice case is shown when its similarity is within this margin of the best passage's.
@@ -121,6 +126,13 @@ class IndexResult:
     up_to_date: bool = False
 
 
+def theme_warnings(corpus_dir: Path, documents: Sequence[Document], settings: Settings) -> list[str]:
+    """One warning per theme problem (a quote no longer verbatim, a pointer that does not resolve, ...):
+    such a theme is left out of the chat and the app until it is fixed."""
+    return [f"theme {p} (the theme is not used until this is fixed)"
+            for p in check_themes(corpus_dir, list(documents), settings.chunking).problems]
+
+
 def load_indexable_corpus(settings: Settings) -> LoadReport:
     """The corpus as indexing reads it: with the settings' chunking and passage bound per document."""
     return load_corpus(settings.corpus_dir, chunking=settings.chunking, max_passages=settings.document_passage_limit)
@@ -183,7 +195,8 @@ def build_index(
             removed=removed,
             kept_broken=kept_broken,
             warnings=list(report.warnings)
-            + [f"{s}: kept the previously indexed version until the file is fixed" for s in kept_broken],
+            + [f"{s}: kept the previously indexed version until the file is fixed" for s in kept_broken]
+            + theme_warnings(corpus_dir, report.documents, settings),
         )
         if previous is not None and not (added or changed or removed):
             _add_missing_build_data(store, previous, by_source)  # a build from before these were stored
@@ -360,7 +373,8 @@ def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
         stale=bool(reasons),
         stale_reasons=reasons,
         compatible=manifest.fingerprint == fingerprint(settings),
-        warnings=report.warnings + conflicts if report else [f"corpus folder {settings.corpus_dir} does not exist"],
+        warnings=(report.warnings + conflicts + theme_warnings(settings.corpus_dir, report.documents, settings) if report
+                  else [f"corpus folder {settings.corpus_dir} does not exist"]),
     )
 
 
@@ -588,6 +602,26 @@ class Assistant:
         self._chat_model = chat_model
         self._llm_down_reported = False
         self._lock = threading.Lock()
+        self._themes: tuple[tuple, ThemeLibrary] | None = None
+
+    def themes(self, searcher: HybridSearcher | None = None) -> ThemeLibrary:
+        """The curated themes checked against the live build (cached per build and theme files)."""
+        if searcher is None:
+            with self.index.session() as searcher:
+                return self.themes(searcher)
+        files = theme_files(self.settings.corpus_dir)
+        key = (searcher.build.build_id,
+               tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.exists()))
+        with self._lock:
+            if self._themes is not None and self._themes[0] == key:
+                return self._themes[1]
+        library = ThemeLibrary.load(self.settings.corpus_dir, self.index.documents(), searcher, searcher.embedder,
+                                    self.settings.chunking)
+        for problem in library.problems:
+            logger.warning("theme %s (left out until fixed)", problem)
+        with self._lock:
+            self._themes = (key, library)
+        return library
 
     def chat_model(self):
         """The configured LangChain chat model, or None for extractive answers."""
@@ -613,8 +647,10 @@ class Assistant:
 
     def ask(
         self, question: str, history: Sequence[str] = (), filters: Filters | None = None,
-        on_token: Callable[[str], None] | None = None,
+        on_token: Callable[[str], None] | None = None, theme: str | None = None,
     ) -> Answer:
+        """`theme`: the id of a curated theme the answer leads with whatever the question matches (the
+        intake's plan); an unknown or broken theme is ignored."""
         started = time.perf_counter()
         cleaned, notices = clean_question(question)
         language = detect_language(cleaned) if cleaned else "nl"
@@ -627,11 +663,11 @@ class Assistant:
         # One live build for the whole question, even during a rebuild; held until it is answered.
         with self.index.session() as searcher:
             return self._answer(searcher, cleaned, notices, language, model, query, context, filters, on_token,
-                                started, t0)
+                                started, t0, theme)
 
     def _answer(self, searcher: HybridSearcher, cleaned: str, notices: list[str], language: str, model,
                 query: str, context: Sequence[str], filters: Filters | None,
-                on_token: Callable[[str], None] | None, started: float, t0: float) -> Answer:
+                on_token: Callable[[str], None] | None, started: float, t0: float, theme: str | None = None) -> Answer:
         retrieval = searcher.retrieve(query, self.settings.answer_passages, filters, context)
         lexical = searcher.lexical()
         bare = definition_query(query, lexical)  # "… maar wat is dat nou precies?" -> "Wat is sociale innovatie?"
@@ -654,8 +690,10 @@ class Assistant:
             if model is not None:
                 answer = self._generate(model, retrieval, cleaned, language, lexical, on_token, notices)
             if answer is None:
+                organisations = searcher.organisations()
                 answer = compose_extractive(cleaned, retrieval, case_hits, lexical, own_terms, language,
-                                            question_type(cleaned), case_units, searcher.organisations())
+                                            question_type(cleaned), case_units, organisations,
+                                            self._theme_use(searcher, cleaned, retrieval, organisations, theme))
             answer.notices = notices + [n for n in answer.notices if n not in notices]
         timings["answer_ms"] = (time.perf_counter() - t0) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
@@ -664,6 +702,29 @@ class Assistant:
         answer.build_id = retrieval.build_id
         answer.evidence = round(score, 4)
         return answer
+
+    def _theme_use(self, searcher: HybridSearcher, question: str, retrieval: Retrieval, organisations,
+                   forced: str | None = None) -> ThemeUse | None:
+        """The curated theme this question matches (or the `forced` one), and how the answer uses it."""
+        try:
+            library = self.themes(searcher)
+        except Exception:  # noqa: BLE001 - a broken theme file must never stop an answer
+            logger.exception("themes not usable")
+            return None
+        if forced and library.get(forced) is not None:
+            theme, role = library.get(forced), "lead"
+        else:
+            theme, similarity = library.match(retrieval.query_vector)
+            role = theme_role(question, similarity, organisations, bool(retrieval.carried)) if theme is not None else ""
+        if not role:
+            return None
+        ranked = library.best_points(theme, retrieval.query_vector, THEME_POINTS, [h.chunk_id for h in retrieval.hits])
+        kept, room = [], THEME_QUOTE_BUDGET  # the best point always; the next ones while they fit
+        for p, _ in ranked:
+            if not kept or len(p.point.quote) <= room:
+                kept.append(p)
+                room -= len(p.point.quote)
+        return ThemeUse(theme=theme, role=role, points=tuple(kept), similarity=ranked[0][1] if ranked else 0.0)
 
     def _cases(self, searcher: HybridSearcher, query: str, history: Sequence[str], filters: Filters | None,
                retrieval: Retrieval) -> tuple[list[Hit], dict]:

@@ -12,7 +12,9 @@ from typing import Iterable, Sequence
 
 from assistant.answer import employees_label
 from assistant.chunking import HEADING
+from assistant.excerpts import source_label
 from assistant.models import Answer, CaseRef, Citation, Document
+from assistant.themes import PlacedPoint, Theme
 
 LABELS = {
     "nl": {"sources": "Bronnen", "cases": "Praktijkvoorbeelden", "no_sources": "Nog geen bronnen: stel een vraag."},
@@ -165,3 +167,31 @@ def export_markdown(question: str, answer: Answer) -> str:
         lines.append(f"[^{c.n}]: {where}: “{' '.join(used.split())}”")
     return "\n".join(lines)
 
+
+
+def theme_html(theme: Theme, placed: Sequence[PlacedPoint], documents: dict[str, Document],
+               related: Sequence[Theme] = ()) -> str:
+    """A theme as a booklet page: our summary (marked as ours), then each point: our lead and the verbatim
+    quote on a source card (document, year, section), with its practice case when it names one."""
+    parts = [f'<div class="ww-theme" data-theme="{_e(theme.id)}"><h2>{_e(theme.title)}</h2>',
+             '<div class="ww-card ww-theme-summary"><div class="ww-card-kind">Samenvatting — door ons geschreven, '
+             f'geen citaat</div><div>{_e(theme.summary)}</div></div><ol class="ww-theme-points">']
+    for i, p in enumerate(placed, 1):
+        label = source_label(p.hit, p.point.quote, "nl")
+        where = _e(label) + (f" › {_e(p.hit.section)}" if p.hit.section else "")
+        case = documents.get(p.point.case_id or "")
+        example = ""
+        if case is not None:
+            organisation = case.meta.get("organisation") or case.title
+            example = f'<div class="ww-card-kind">Praktijkvoorbeeld: {_e(organisation)} ({_e(case.title)})</div>'
+        parts.append(
+            f'<li class="ww-theme-point" data-chunk="{_e(p.hit.chunk_id)}"><div class="ww-point-lead">{_e(p.point.lead)}</div>'
+            f'<div class="ww-card"><div class="ww-card-head">{where}</div>'
+            f'<blockquote class="ww-quote">{_e(" ".join(p.point.quote.split()))}</blockquote>{example}</div></li>')
+    parts.append("</ol>")
+    if related:
+        parts.append("<p><strong>Zie ook:</strong> " + ", ".join(f"‘{_e(t.title)}’" for t in related) + "</p>")
+    parts.append('<p class="ww-card-kind">Titel, samenvatting en kopjes zijn door ons geschreven. Elk citaat staat '
+                 "letterlijk in de genoemde bron; dat wordt bij elke indexering gecontroleerd. Kies hieronder een "
+                 "citaat om het in het document te openen.</p></div>")
+    return "".join(parts)

@@ -467,6 +467,7 @@ class HybridSearcher:
         self._units: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
         self._windows: tuple[np.ndarray, list[str]] | None = None
         self._organisations: dict[str, tuple[str, ...]] | None = None
+        self._sections: dict[tuple[str, str], list[str]] | None = None
 
     def lexical(self) -> LexicalIndex:
         """The BM25 index (and with it the passages, their sentence units and windows): loaded from the
@@ -543,6 +544,18 @@ class HybridSearcher:
                 table[name] = tuple(dict.fromkeys([name, *rare]))
             self._organisations = table
         return self._organisations
+
+    def section_passages(self, doc_id: str, section: str) -> list[Hit]:
+        """The build's passages of one section of one document (heading path as stored), in document order."""
+        self.lexical()
+        with self._lock:
+            if self._sections is None:
+                table: dict[tuple[str, str], list[str]] = {}
+                for cid, (_, meta) in self._records.items():
+                    table.setdefault((meta["doc_id"], meta["section"]), []).append(cid)
+                self._sections = table
+        hits = [self._hit(cid, 0.0) for cid in self._sections.get((doc_id, section), [])]
+        return sorted(hits, key=lambda h: h.start)
 
     def window_ranking(self, vector: np.ndarray, n: int, allowed: set[str] | None = None) -> list[str]:
         """Passages ranked by their best window of 2-3 consecutive sentences against the query: a passage

@@ -13,10 +13,14 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
-from assistant.chunking import PATH_SEPARATOR, find_section
+import numpy as np
+
+from assistant.chunking import PATH_SEPARATOR, chunk_document, find_section
+from assistant.config import ChunkingSettings
 from assistant.corpus import IGNORED_NAMES, THEMES_FOLDER, SkipFile, clean_text, split_front_matter
-from assistant.models import SECTORS, Document
+from assistant.models import SECTORS, Document, Hit
 
 MAX_QUOTE_CHARS = 450
 MIN_POINTS, MAX_POINTS = 4, 7
@@ -167,9 +171,12 @@ def quote_problem(point: ThemePoint, documents: dict[str, Document]) -> str | No
     return None
 
 
-def check_themes(corpus_dir: Path, documents: list[Document]) -> ThemeReport:
-    """Load every theme and check its quotes, pointers, cases and related themes against `documents`."""
+def check_themes(corpus_dir: Path, documents: list[Document], chunking: ChunkingSettings | None = None) -> ThemeReport:
+    """Load every theme and check its quotes, pointers, cases and related themes against `documents`; a
+    quote must also lie within one passage as `chunking` cuts its section (the chat cites that passage)."""
     by_id = {d.id: d for d in documents}
+    chunking = chunking or ChunkingSettings()
+    chunks: dict[str, list] = {}
     themes: list[Theme] = []
     problems: list[str] = []
     for path in theme_files(corpus_dir):
@@ -188,6 +195,12 @@ def check_themes(corpus_dir: Path, documents: list[Document]) -> ThemeReport:
         problems.extend(theme.problems)
         for point in theme.points:
             problem = quote_problem(point, by_id)
+            if problem is None:
+                if point.doc_id not in chunks:
+                    chunks[point.doc_id] = chunk_document(by_id[point.doc_id], chunking)
+                if place(point, [c for c in chunks[point.doc_id] if c.section == point.section]) is None:
+                    problem = ("no passage of the index holds the whole quote (it crosses a passage boundary); "
+                               "quote fewer sentences")
             if problem:
                 problems.append(f"{rel}: point {point.lead!r}: {problem}")
             if point.case_id and (point.case_id not in by_id or by_id[point.case_id].kind != "case"):
@@ -200,6 +213,109 @@ def check_themes(corpus_dir: Path, documents: list[Document]) -> ThemeReport:
             if other not in ids:
                 problems.append(f"{theme.source}: related theme {other!r} does not exist")
     return ThemeReport(themes=themes, problems=problems)
+
+
+# --- the library the chat and the app use -------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlacedPoint:
+    """A theme point with the build's passage that holds its quote, and the quote's span in that passage."""
+
+    point: ThemePoint
+    hit: Hit
+    span: tuple[int, int]
+
+
+def quote_pattern(quote: str) -> re.Pattern:
+    """The quote as it may stand in a passage: any whitespace where it has a space, emphasis marks anywhere."""
+    pieces = [r"[\s*]+" if ch == " " else re.escape(ch) for ch in normalise(quote)]
+    return re.compile(r"\**".join(pieces))
+
+
+def place(point: ThemePoint, passages: Sequence) -> PlacedPoint | None:
+    """The passage (of the point's section) that holds the whole quote, with the quote's span in it."""
+    pattern = quote_pattern(point.quote)
+    for hit in passages:
+        match = pattern.search(hit.text)
+        if match:
+            return PlacedPoint(point, hit, (match.start(), match.end()))
+    return None
+
+
+class ThemeLibrary:
+    """The checked themes of one index build, placed in its passages and embedded for matching.
+
+    A theme is used only when every quote is verbatim in the build's documents and found in one of its
+    passages; the others are left out (the index and `status` name them). Matching compares the
+    question's vector with the theme's own questions and title; points are ranked by their lead and
+    quote against the question.
+    """
+
+    def __init__(self, themes: list[Theme], placed: dict[str, list[PlacedPoint]], question_vectors: np.ndarray,
+                 question_owner: list[int], point_vectors: dict[str, np.ndarray], problems: list[str]) -> None:
+        self.themes = themes
+        self.placed = placed
+        self._question_vectors = question_vectors
+        self._question_owner = question_owner
+        self._point_vectors = point_vectors
+        self.problems = problems
+        self._by_id = {t.id: t for t in themes}
+
+    @classmethod
+    def load(cls, corpus_dir: Path, documents: dict[str, Document], searcher, embedder,
+             chunking: ChunkingSettings | None = None) -> "ThemeLibrary":
+        report = check_themes(corpus_dir, list(documents.values()), chunking)
+        problems = list(report.problems)
+        themes, placed = [], {}
+        for theme in report.ok_themes():
+            points = []
+            for point in theme.points:
+                found = place(point, searcher.section_passages(point.doc_id, point.section))
+                if found is None:
+                    problems.append(f"{theme.source}: point {point.lead!r}: no passage of the index holds the whole "
+                                    "quote (it crosses a passage boundary); quote fewer sentences")
+                else:
+                    points.append(found)
+            if points:
+                themes.append(theme)
+                placed[theme.id] = points
+        texts, owner = [], []
+        for i, theme in enumerate(themes):
+            for text in (theme.title, *theme.questions):
+                texts.append(text)
+                owner.append(i)
+        question_vectors = (np.vstack([embedder.embed_query(t) for t in texts]) if texts
+                            else np.zeros((0, 1), dtype=np.float32))
+        point_vectors = {}
+        for theme in themes:
+            texts = [f"{p.point.lead}. {p.point.quote}" for p in placed[theme.id]]
+            point_vectors[theme.id] = np.asarray(embedder.embed_passages(texts), dtype=np.float32)
+        return cls(themes, placed, np.asarray(question_vectors, dtype=np.float32), owner, point_vectors, problems)
+
+    def get(self, theme_id: str) -> Theme | None:
+        return self._by_id.get(theme_id)
+
+    def match(self, vector) -> tuple[Theme | None, float]:
+        """The theme whose questions are closest to the query vector, with that cosine similarity."""
+        if vector is None or not len(self._question_owner):
+            return None, 0.0
+        scores = self._question_vectors @ np.asarray(vector, dtype=np.float32)
+        best = int(np.argmax(scores))
+        return self.themes[self._question_owner[best]], float(scores[best])
+
+    def best_points(self, theme: Theme, vector, k: int, read: Sequence[str] = ()) -> list[tuple[PlacedPoint, float]]:
+        """The theme's `k` points closest to the question, with their cosine similarity (a point whose
+        passage the retrieval also found ranks a little higher), best first."""
+        placed = self.placed.get(theme.id, [])
+        if vector is None or not placed:
+            return [(p, 0.0) for p in placed[:k]]
+        scores = self._point_vectors[theme.id] @ np.asarray(vector, dtype=np.float32)
+        read = set(read)
+        ranked = sorted(range(len(placed)), key=lambda i: -(scores[i] + (READ_BONUS if placed[i].hit.chunk_id in read else 0.0)))
+        return [(placed[i], float(scores[i])) for i in ranked[:k]]
+
+
+READ_BONUS = 0.01
 
 
 def main(argv: list[str]) -> int:

@@ -43,6 +43,12 @@ CHALLENGES = {
     "groei": "Hoe organiseer ik het werk anders als mijn bedrijf groeit?",
     "verzuim/werkdruk": "Hoe verminder ik werkdruk en verzuim door het werk anders te organiseren?",
 }
+# The curated theme (corpus/themes/) each part of the intake's plan leads with.
+START_THEME = "theme-waar-begin-ik"
+CHALLENGE_GUIDES = {
+    "personeelstekort": "theme-personeelstekort", "nieuwe technologie invoeren": "theme-technologie",
+    "groei": "theme-zelfsturende-teams", "verzuim/werkdruk": "theme-randvoorwaarden",
+}
 CHALLENGE_THEMES = {
     "personeelstekort": "duurzame inzetbaarheid", "nieuwe technologie invoeren": "technologie-invoering",
     "groei": "zelfsturende teams", "verzuim/werkdruk": "werkplezier & betrokkenheid",
@@ -59,6 +65,9 @@ CSS = """
 mark { background: #fff3a3; padding: 0 1px; }
 .ww-selected { background: #eef6ff; display: block; padding: 4px; border-left: 3px solid #0969da; }
 .ww-doc-text { max-height: 70vh; overflow-y: auto; }
+.ww-theme-summary { background: #f6f8fa; }
+.ww-point-lead { font-weight: 600; margin-top: 10px; }
+.ww-quote { margin: 4px 0; padding-left: 8px; border-left: 3px solid #d0d7de; }
 .ww-outline li.ww-l3 { margin-left: 1em; } .ww-outline li.ww-l4 { margin-left: 2em; }
 """
 SCROLL_TO_SELECTION = "() => { setTimeout(() => document.getElementById('ww-selected')?.scrollIntoView({block: 'center'}), 300); }"
@@ -90,6 +99,41 @@ class App:
         meta, text = got["metadatas"][0], got["documents"][0]
         return Citation(n=0, chunk_id=chunk_id, doc_id=meta["doc_id"], title=meta["title"], section=meta["section"],
                         kind=meta["kind"], text=text, start=int(meta["start"]), end=int(meta["end"]))
+
+    def themes(self):
+        """The curated themes checked against the live build, or None (logged) when they cannot be read."""
+        try:
+            return self.assistant.themes()
+        except AssistantError as e:
+            log.error("themes not readable: %s", e)
+            return None
+
+    def theme_choices(self) -> list[tuple[str, str]]:
+        library = self.themes()
+        return [(t.title, t.id) for t in library.themes] if library else []
+
+    def theme_view(self, theme_id: str | None) -> tuple[str, list[tuple[str, str]]]:
+        """The theme's page and (label, "theme id:point number") choices for opening its quotes."""
+        library = self.themes()
+        theme = library.get(theme_id or "") if library else None
+        if theme is None:
+            return '<div class="ww-theme">Kies een thema.</div>', []
+        placed = library.placed.get(theme.id, [])
+        related = [t for t in (library.get(r) for r in theme.related) if t is not None]
+        choices = [(f"{i}. {p.point.lead}", f"{theme.id}:{i}") for i, p in enumerate(placed, 1)]
+        return render.theme_html(theme, placed, self.documents(), related), choices
+
+    def theme_citation(self, value: str | None) -> Citation | None:
+        """The source passage of a theme point ("theme id:point number"), its quote highlighted."""
+        library = self.themes()
+        theme_id, _, number = (value or "").partition(":")
+        placed = library.placed.get(theme_id, []) if library else []
+        if not number.isdigit() or not 1 <= int(number) <= len(placed):
+            return None
+        p = placed[int(number) - 1]
+        citation = Citation.from_hit(int(number), p.hit)
+        citation.spans.append(p.span)
+        return citation
 
     def document_view(self, doc_id: str | None, citation: Citation | None = None) -> str:
         doc = self.documents().get(doc_id or "")
@@ -182,11 +226,11 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
 
         threading.Thread(target=run, daemon=True).start()
         streamed = ""
-        yield history + [{"role": "assistant", "content": "…"}], answers, gr.update(), gr.update(), ""
+        yield history + [{"role": "assistant", "content": "…"}], answers, gr.update(), gr.update(), "", gr.update()
         while (token := tokens.get()) is not None:
             streamed += token
             yield history + [{"role": "assistant", "content": render.answer_markdown(_partial(streamed))}], \
-                answers, gr.update(), gr.update(), ""
+                answers, gr.update(), gr.update(), "", gr.update()
         if "error" in result:
             error = result["error"]
             if isinstance(error, StoreError):
@@ -194,14 +238,40 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
                         "nog eens; blijft dit zo, meld het dan aan de beheerder. (" + render._e(error) + ")")
             else:
                 text = "Er ging iets mis bij het beantwoorden: " + render._e(error)
-            yield history + [{"role": "assistant", "content": text}], answers, gr.update(), gr.update(), ""
+            yield history + [{"role": "assistant", "content": text}], answers, gr.update(), gr.update(), "", gr.update()
             return
         answer: Answer = result["answer"]
         history = history + [{"role": "assistant", "content": render.answer_markdown(answer)}]
         answers = {**answers, len(history) - 1: {"question": message, "answer": answer}}
         choices = render.citation_choices(answer)
         yield (history, answers, render.sources_panel(answer),
-               gr.update(choices=choices, value=choices[0][1] if choices else None), "")
+               gr.update(choices=choices, value=choices[0][1] if choices else None), "", theme_button(answer))
+
+    def theme_button(answer: Answer):
+        """The "open the theme" button under the sources, for an answer that used a curated theme."""
+        if not answer.theme:
+            return gr.update(visible=False, value="")
+        return gr.update(visible=True, value=f"Open het thema ‘{answer.theme['title']}’")
+
+    def open_answer_theme(answers: dict):
+        entry = last_answer(answers)
+        theme = entry["answer"].theme if entry else None
+        if not theme:
+            return gr.update(), gr.update(), gr.update(), gr.update()
+        view, choices = app.theme_view(theme["id"])
+        return (gr.Tabs(selected="themas"), gr.update(value=theme["id"]), view,
+                gr.update(choices=choices, value=choices[0][1] if choices else None))
+
+    def show_theme(theme_id: str | None):
+        view, choices = app.theme_view(theme_id)
+        return view, gr.update(choices=choices, value=choices[0][1] if choices else None)
+
+    def open_theme_point(value: str | None):
+        citation = app.theme_citation(value)
+        if citation is None:
+            return gr.update(), gr.update(), gr.update(), gr.update()
+        return (gr.Tabs(selected="bronnen"), gr.Tabs(selected="document"), gr.update(value=citation.doc_id),
+                app.document_view(citation.doc_id, citation))
 
     @hints
     def on_like(data: gr.LikeData, answers: dict, request: gr.Request):
@@ -251,8 +321,8 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
     def intake(sector: str | None, size: str | None, challenge: str | None):
         if not challenge:
             return "Kies eerst je belangrijkste uitdaging.", ""
-        start = app.assistant.ask(START_QUESTION)
-        specific = app.assistant.ask(CHALLENGES[challenge])
+        start = app.assistant.ask(START_QUESTION, theme=START_THEME)
+        specific = app.assistant.ask(CHALLENGES[challenge], theme=CHALLENGE_GUIDES.get(challenge))
         plan = [f"### Je startplan: {render._e(challenge)}", "#### 1. Zo begin je", render.answer_markdown(start),
                 f"#### 2. Bij jouw uitdaging: {render._e(challenge)}", render.answer_markdown(specific)]
         panels = ["<h3>Bronnen bij 1</h3>", render.sources_panel(start), "<h3>Bronnen bij 2</h3>",
@@ -435,6 +505,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
                         sources = gr.HTML(render.sources_panel(None), elem_id="ww-sources")
                         open_choice = gr.Dropdown(label="Bron openen in het document", choices=[], elem_id="ww-open")
                         open_btn = gr.Button("Open in document", size="sm", elem_id="ww-open-btn")
+                        theme_btn = gr.Button("", size="sm", visible=False, elem_id="ww-open-theme")
             with gr.Tab("Waar begin ik?", id="intake"):
                 gr.Markdown("Drie vragen, dan een eerste stappenplan uit de bronnen met praktijkvoorbeelden.")
                 with gr.Row():
@@ -447,6 +518,18 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
                 with gr.Row():
                     plan = gr.Markdown(elem_id="ww-plan")
                     plan_sources = gr.HTML(elem_id="ww-plan-sources")
+            with gr.Tab("Thema's", id="themas"):
+                gr.Markdown("Gidsen bij de vragen die ondernemers het vaakst stellen. De samenvatting en de kopjes "
+                            "zijn door ons geschreven; elk punt citeert letterlijk een bron, die je in het document "
+                            "kunt openen.")
+                with gr.Row():
+                    with gr.Column(scale=1, min_width=240):
+                        t_select = gr.Radio(choices=[], label="Thema's", elem_id="ww-theme-select")
+                    with gr.Column(scale=3):
+                        t_view = gr.HTML('<div class="ww-theme">Kies een thema.</div>', elem_id="ww-theme-view")
+                        t_point = gr.Dropdown(label="Citaat openen in het document", choices=[],
+                                              elem_id="ww-theme-point")
+                        t_open = gr.Button("Open in document", size="sm", elem_id="ww-theme-open")
             with gr.Tab("Bronnen", id="bronnen"):
                 with gr.Tabs() as source_tabs:
                     with gr.Tab("Zoeken", id="zoeken"):
@@ -502,7 +585,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
                                     upload_file, upload_replace, upload_btn, admin_out, f_refresh, f_table)
 
         # --- events --------------------------------------------------------------------------
-        chat_outputs = [chatbot, answers, sources, open_choice, question]
+        chat_outputs = [chatbot, answers, sources, open_choice, question, theme_btn]
         send.click(respond, [question, chatbot, answers], chat_outputs, api_name="chat", concurrency_id="chat")
         question.submit(respond, [question, chatbot, answers], chat_outputs, api_visibility="private",
                         concurrency_id="chat")
@@ -514,6 +597,10 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
         export_btn.click(export, answers, export_box, api_visibility="private")
         open_btn.click(open_cited, [open_choice, answers], [tabs, source_tabs, doc_select, doc_view],
                        api_visibility="private").then(None, js=SCROLL_TO_SELECTION)
+        theme_btn.click(open_answer_theme, answers, [tabs, t_select, t_view, t_point], api_visibility="private")
+        t_select.input(show_theme, t_select, [t_view, t_point], api_visibility="private")
+        t_open.click(open_theme_point, t_point, [tabs, source_tabs, doc_select, doc_view],
+                     api_visibility="private").then(None, js=SCROLL_TO_SELECTION)
         intake_btn.click(intake, [in_sector, in_size, in_challenge], [plan, plan_sources], api_name="intake",
                          concurrency_id="chat")
         s_btn.click(search_corpus, [s_query, s_kind, s_doc, s_sector], [s_results, s_open_choice], api_name="search")
@@ -531,9 +618,9 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
             doc_choices = [(d.title, d.id) for d in sorted(docs.values(), key=lambda d: (d.kind == "case", d.title))]
             table, choice = case_table(ALL, ALL, ALL)
             return (gr.update(choices=doc_choices), gr.update(choices=[ALL, *[d for _, d in doc_choices]]),
-                    table, choice)
+                    table, choice, gr.update(choices=app.theme_choices()))
 
-        blocks.load(initial, None, [doc_select, s_doc, c_table, c_choice], api_visibility="private")
+        blocks.load(initial, None, [doc_select, s_doc, c_table, c_choice, t_select], api_visibility="private")
 
         if admin_inputs is not None:
             (pw, login_btn, login_msg, admin_panel, status_md, update_btn, rebuild_btn, upload_file, upload_replace,
