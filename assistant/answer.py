@@ -488,15 +488,17 @@ class ThemeUse:
 
 
 # A theme leads the answer when the question is as close to one of its questions as this (cosine of the
-# e5 vectors; tuned on eval/gold.jsonl, see eval/README.md), and is named below a direct answer from
-# THEME_SEE_ALSO on. Questions about a named company or asking a figure keep the direct answer.
-THEME_LEAD = 0.88
-THEME_SEE_ALSO = 0.86
+# e5 vectors; tuned on eval/gold.jsonl and eval/dev_broad.jsonl, see eval/README.md), and is named below a direct answer from
+# THEME_SEE_ALSO on. Questions about a named company, asking a figure or a definition keep the direct
+# answer; so does a question whose best passage excerpt is closer than the theme's best point by
+# THEME_DIRECT_MARGIN.
+THEME_LEAD = 0.90
+THEME_SEE_ALSO = 0.92
 THEME_POINTS = 3
 THEME_QUOTE_BUDGET = 700  # quoted characters of the theme's points (the best point is always shown)
-THEME_DIRECT_EXCERPTS = 1
-THEME_DIRECT_BUDGET = 350
-THEME_DIRECT_MARGIN = 0.03
+THEME_DIRECT_EXCERPTS = 2
+THEME_DIRECT_BUDGET = 600
+THEME_DIRECT_MARGIN = 0.06
 
 
 def theme_role(question: str, similarity: float, organisations: dict[str, Sequence[str]] | None,
@@ -504,11 +506,13 @@ def theme_role(question: str, similarity: float, organisations: dict[str, Sequen
     """"lead", "see_also" or "" for a question this close to a theme's questions. A question about a named
     company, one asking a figure or a definition, and a follow-up on an earlier answer keep the direct answer
     first: the theme is then only named below it."""
-    if similarity < THEME_SEE_ALSO:
+    if follow_up:  # "En Finland?" is about the earlier answer, not about the theme its words resemble
         return ""
-    specific = (follow_up or bool(asked_organisations(question, organisations or {})) or bool(answer_type(question))
+    specific = (bool(asked_organisations(question, organisations or {})) or bool(answer_type(question))
                 or question_type(question) == "definition")
-    return "lead" if similarity >= THEME_LEAD and not specific else "see_also"
+    if similarity >= THEME_LEAD and not specific:
+        return "lead"
+    return "see_also" if similarity >= THEME_SEE_ALSO else ""
 
 
 def lead(qtype: str, chosen: Sequence[Excerpt], cases: Sequence[Hit], language: str, defining=None) -> str:

@@ -23,6 +23,7 @@ from assistant.corpus import IGNORED_NAMES, THEMES_FOLDER, SkipFile, clean_text,
 from assistant.models import SECTORS, Document, Hit
 
 MAX_QUOTE_CHARS = 450
+MAX_SUMMARY_CHARS = 350  # two or three short sentences, read above the quotes in the chat
 MIN_POINTS, MAX_POINTS = 4, 7
 MAX_THEME_BYTES = 200_000
 _ID = re.compile(r"^theme-[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -115,6 +116,8 @@ def parse_theme(raw: str, rel: str) -> Theme:
         problems.append(f"{rel}: add a title")
     if not summary:
         problems.append(f"{rel}: add a summary (two or three sentences, ours)")
+    elif len(summary) > MAX_SUMMARY_CHARS:
+        problems.append(f"{rel}: the summary has {len(summary)} characters; shorten it to at most {MAX_SUMMARY_CHARS}")
     questions = _as_tuple(meta.get("questions"))
     if not questions:
         problems.append(f"{rel}: add the questions this theme answers (questions: [...])")

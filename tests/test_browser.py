@@ -99,6 +99,8 @@ def app(tmp_path_factory, browser, leak_server):
     # Skipped with a warning that quotes the kind: the Beheer status must not make it a live link.
     (corpus / "documents" / "foute-soort.md").write_text(
         f'---\ntitle: Foute soort\nkind: "[Klik hier]({leak_server["url"]}/phish)"\n---\n\nTekst.\n', encoding="utf-8")
+    (corpus / "themes").mkdir()
+    shutil.copy(DATA / "themes" / "theme-zelfsturing.md", corpus / "themes")
     port = free_port()
     env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_INDEX_DIR": str(root / "index"),
            "ASSISTANT_ADMIN_PASSWORD": PASSWORD, "ASSISTANT_FEEDBACK_DB_PATH": str(root / "feedback.sqlite3"),
@@ -151,6 +153,54 @@ def test_open_source_shows_the_highlighted_passage_in_its_document(page, tmp_pat
     assert "Stimuleringsregeling voor het mkb" in page.locator("#ww-doc-view h2").inner_text()
     assert "Inhoud" in page.locator("#ww-doc-view").inner_text()  # the heading outline
     page.screenshot(path=str(_artifacts(tmp_path_factory) / "document.png"), full_page=True)
+
+
+def test_a_theme_question_leads_with_the_theme_and_opens_it_and_its_source(page, tmp_path_factory):
+    ask(page, "Hoe voer ik zelfsturende ploegen in?")
+    answer = page.locator("#ww-chat .message.bot").first
+    answer.get_by_text("door ons geschreven, geen citaat").first.wait_for()
+    assert "De eigenaar begon klein" in answer.inner_text()
+    button = page.locator("#ww-open-theme")
+    button.wait_for()
+    assert "Zelfsturende ploegen invoeren" in button.inner_text()
+    page.screenshot(path=str(_artifacts(tmp_path_factory) / "chat-theme.png"), full_page=True)
+    button.click()
+    view = page.locator("#ww-theme-view .ww-theme")
+    view.get_by_text("Samenvatting — door ons geschreven").wait_for()
+    assert page.locator("#ww-theme-view h2").inner_text() == "Zelfsturende ploegen invoeren"
+    assert view.locator(".ww-theme-point").count() == 4
+    assert "De chef-bakker werd coach in plaats van controleur." in view.inner_text()
+    assert "Praktijkvoorbeeld: De Korenschoof" in view.inner_text()
+    page.screenshot(path=str(_artifacts(tmp_path_factory) / "themas.png"), full_page=True)
+    # The second point's quote opens in its document, marked.
+    page.locator("#ww-theme-point input").click()
+    page.get_by_role("option", name="2. De leidinggevende wordt coach").click()
+    page.locator("#ww-theme-open").click()
+    selected = page.locator("#ww-doc-view #ww-selected")
+    selected.wait_for()
+    assert "De chef-bakker werd coach in plaats van controleur." in selected.locator("mark").first.inner_text()
+    assert "Zelfsturende teams in de bakkerij" in page.locator("#ww-doc-view h2").inner_text()
+
+
+def test_the_themes_tab_lists_the_guides_on_a_phone(browser, app, tmp_path_factory):
+    context = browser.new_context(locale="nl-NL", viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(app["url"])
+    page.locator("#ww-question textarea").wait_for()
+    tab = page.get_by_role("tab", name="Thema's")
+    if not tab.is_visible():  # on a phone Gradio folds the last tabs into its "more tabs" menu
+        page.locator('button[aria-label="More tabs"]').click()
+        page.locator(".overflow-dropdown").get_by_text("Thema's").click()
+    else:
+        tab.click()
+    page.get_by_label("Zelfsturende ploegen invoeren").check()
+    view = page.locator("#ww-theme-view .ww-theme")
+    view.locator(".ww-point-lead").get_by_text("Begin met één ploeg").wait_for()
+    box = view.bounding_box()
+    assert box is not None and box["width"] <= 390
+    page.screenshot(path=str(_artifacts(tmp_path_factory) / "themas-phone.png"), full_page=True)
+    context.close()
 
 
 def test_like_is_stored_once_and_shown_only_to_the_admin(page, app, browser):

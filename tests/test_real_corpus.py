@@ -249,9 +249,57 @@ def test_where_do_i_start_answer_quotes_the_begin_klein_advice(real_index):
 
     settings, index = real_index
     answer = Assistant(settings, index=index).ask("Waar moet ik beginnen?")
-    assert answer.text.startswith("Eerste stappen volgens de bronnen:")
+    assert answer.theme and answer.theme["id"] == "theme-waar-begin-ik" and answer.theme["role"] == "lead"
     assert "kies één afdeling of werkproces en ga daar experimenteren" in answer.text
-    assert answer.citations[0].section == "Begin klein"
+    cited = next(c for c in answer.citations if "kies één afdeling" in c.text)
+    assert cited.doc_id == "zicht-op-sociale-innovatie" and cited.section == "Begin klein"
+
+
+@pytest.mark.slow
+def test_every_real_theme_is_placed_in_the_index_and_cited_from_its_sources(real_index):
+    """Every point of every guide lies within one passage of the real index (the one the chat cites)."""
+    from assistant.pipeline import Assistant
+    from assistant.themes import normalise
+
+    settings, index = real_index
+    library = Assistant(settings, index=index).themes()
+    assert library.problems == []
+    assert len(library.themes) >= 15
+    for theme in library.themes:
+        placed = library.placed[theme.id]
+        assert len(placed) == len(theme.points), theme.id
+        for p in placed:
+            assert p.hit.doc_id == p.point.doc_id and p.hit.section == p.point.section
+            assert normalise(p.hit.text[p.span[0]:p.span[1]]) == normalise(p.point.quote)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question, theme_id", [
+    ("Waarom lukt sociale innovatie in de praktijk zo vaak niet?", "theme-drempels"),
+    ("Hoe betrek ik mijn mensen als we nieuwe machines gaan invoeren?", "theme-technologie"),
+])
+def test_a_broad_question_leads_with_its_theme(real_index, question, theme_id):
+    from assistant.pipeline import Assistant
+
+    settings, index = real_index
+    answer = Assistant(settings, index=index).ask(question)
+    assert answer.theme == {"id": theme_id, "title": answer.theme["title"], "role": "lead"}, answer.theme
+    assert "(door ons geschreven, geen citaat)" in answer.text.splitlines()[0]
+    assert len(re.findall(r"\[\d+\]", answer.text)) >= 2 and all(c.kind != "theme" for c in answer.citations)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question, figure", [
+    ("hoeveel medewerkers had Aldowa eind 2019?", "65"),
+    ("Wat is QRM?", "Quick Response Manufacturing"),
+])
+def test_a_specific_question_keeps_its_direct_answer_first(real_index, question, figure):
+    from assistant.pipeline import Assistant
+
+    settings, index = real_index
+    answer = Assistant(settings, index=index).ask(question)
+    assert answer.theme is None or answer.theme["role"] == "see_also"
+    assert "door ons geschreven" not in answer.text and figure in answer.text
 
 
 @pytest.mark.slow
