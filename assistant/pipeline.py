@@ -714,7 +714,7 @@ class Assistant:
         if forced and library.get(forced) is not None:
             theme, role = library.get(forced), "lead"
         else:
-            theme, similarity = library.match(retrieval.query_vector)
+            theme, similarity = library.match(retrieval.query_vector, [h.chunk_id for h in retrieval.hits])
             role = theme_role(question, similarity, organisations, bool(retrieval.carried)) if theme is not None else ""
         if not role:
             return None

@@ -298,13 +298,20 @@ class ThemeLibrary:
     def get(self, theme_id: str) -> Theme | None:
         return self._by_id.get(theme_id)
 
-    def match(self, vector) -> tuple[Theme | None, float]:
-        """The theme whose questions are closest to the query vector, with that cosine similarity."""
+    def match(self, vector, read: Sequence[str] = ()) -> tuple[Theme | None, float]:
+        """The theme that fits the question best, with its score: the cosine similarity of the query vector
+        to the closest of the theme's own questions (and title), plus MATCH_PASSAGE_BONUS for every point
+        whose source passage is among `read` (the passages retrieval found for the question)."""
         if vector is None or not len(self._question_owner):
             return None, 0.0
-        scores = self._question_vectors @ np.asarray(vector, dtype=np.float32)
-        best = int(np.argmax(scores))
-        return self.themes[self._question_owner[best]], float(scores[best])
+        similarity = self._question_vectors @ np.asarray(vector, dtype=np.float32)
+        best = np.full(len(self.themes), -np.inf, dtype=np.float32)
+        np.maximum.at(best, np.asarray(self._question_owner), similarity)
+        read = set(read)
+        scores = [float(best[i]) + MATCH_PASSAGE_BONUS * sum(p.hit.chunk_id in read for p in self.placed[t.id])
+                  for i, t in enumerate(self.themes)]
+        i = int(np.argmax(scores))
+        return self.themes[i], scores[i]
 
     def best_points(self, theme: Theme, vector, k: int, read: Sequence[str] = ()) -> list[tuple[PlacedPoint, float]]:
         """The theme's `k` points closest to the question, with their cosine similarity (a point whose
@@ -319,6 +326,9 @@ class ThemeLibrary:
 
 
 READ_BONUS = 0.01
+# Matching: a point whose source passage retrieval also found for the question adds this to the theme's
+# score (tuned with THEME_LEAD on the theme-fit labels of eval/theme_labels.jsonl, see eval/README.md).
+MATCH_PASSAGE_BONUS = 0.01
 
 
 def main(argv: list[str]) -> int:

@@ -21,6 +21,8 @@ from assistant.security import LoginGuard, RateLimit, SecurityMiddleware, clean_
 from assistant.config import Settings
 from assistant.errors import AssistantError, StoreError
 from assistant.models import SECTORS, SIZE_CLASSES, THEMES, DOCUMENT_KINDS, Answer, Citation, Filters
+from assistant.answer import quote
+from assistant.excerpts import source_label
 from assistant.pipeline import Assistant, build_index, index_status, list_cases
 
 log = logging.getLogger(__name__)
@@ -122,6 +124,21 @@ class App:
         related = [t for t in (library.get(r) for r in theme.related) if t is not None]
         choices = [(f"{i}. {p.point.lead}", f"{theme.id}:{i}") for i, p in enumerate(placed, 1)]
         return render.theme_html(theme, placed, self.documents(), related), choices
+
+    def sector_points(self, sector: str | None, limit: int = 3) -> list:
+        """Theme points whose practice case is a company of this sector, each source passage once."""
+        library = self.themes()
+        if not sector or library is None:
+            return []
+        documents = self.documents()
+        found, seen = [], set()
+        for theme in library.themes:
+            for p in library.placed.get(theme.id, []):
+                case = documents.get(p.point.case_id or "")
+                if case is not None and case.meta.get("sector") == sector and p.hit.chunk_id not in seen:
+                    seen.add(p.hit.chunk_id)
+                    found.append(p)
+        return found[:limit]
 
     def theme_citation(self, value: str | None) -> Citation | None:
         """The source passage of a theme point ("theme id:point number"), its quote highlighted."""
@@ -325,6 +342,11 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
         specific = app.assistant.ask(CHALLENGES[challenge], theme=CHALLENGE_GUIDES.get(challenge))
         plan = [f"### Je startplan: {render._e(challenge)}", "#### 1. Zo begin je", render.answer_markdown(start),
                 f"#### 2. Bij jouw uitdaging: {render._e(challenge)}", render.answer_markdown(specific)]
+        in_sector = app.sector_points(sector)
+        if in_sector:
+            plan += [f"#### 3. Uit de thema's: bedrijven in de sector {render._e(sector)}",
+                     "\n".join(f"- {render.safe_markdown(p.point.lead)} — **{render.safe_markdown(source_label(p.hit, p.point.quote))}**"
+                               f": {render.safe_markdown(quote(p.point.quote))}" for p in in_sector)]
         panels = ["<h3>Bronnen bij 1</h3>", render.sources_panel(start), "<h3>Bronnen bij 2</h3>",
                   render.sources_panel(specific)]
         return "\n\n".join(plan), "".join(panels) + _cases_html(_matching_cases(sector, size, challenge))
