@@ -7,6 +7,7 @@ assistant/generate.py.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, replace
@@ -43,7 +44,7 @@ TEXTS = {
         "suggest": "Vragen waar de bronnen wel antwoord op geven:",
         "lead_definition": "Zo omschrijven de bronnen het:",
         "lead_example": "Voorbeelden uit de bronnen:",
-        "gap_name": "De bronnen noemen {names} niet; hierboven staat wat ze wel zeggen.",
+        "gap_name": "De bronnen noemen {names} niet; hieronder staat wat ze wel zeggen over je vraag.",
         "gap_figure": "Een getal hierover staat niet in deze fragmenten.",
         "empty": "Stel gerust een vraag over sociale innovatie, bijvoorbeeld: “Waar moet ik beginnen?”",
         "truncated": "Je vraag was erg lang; ik heb de eerste {n} tekens gebruikt.",
@@ -62,7 +63,7 @@ TEXTS = {
         "suggest": "Questions the sources do answer:",
         "lead_definition": "How the sources describe it (quoted in Dutch):",
         "lead_example": "Examples from the sources (quoted in Dutch):",
-        "gap_name": "The sources do not mention {names}; above is what they do say.",
+        "gap_name": "The sources do not mention {names}; below is what they do say about your question.",
         "gap_figure": "These excerpts give no figure for this.",
         "empty": "Feel free to ask a question about social innovation, for example: “Where do I start?”",
         "truncated": "Your question was very long; I used its first {n} characters.",
@@ -434,7 +435,11 @@ def compose_extractive(
         n = citations.cite(ex.hit, ex.span)
         about = about_organisation(ex.hit, ex.start, ex.end, organisations or {})
         lines.append(f"- **{source_label(ex.hit, ex.text, language, about)}**: {quote(ex.text)} [{n}]")
-    lines += gaps(question, qtype, chosen, retrieval.hits, lexical, language)
+    missing = gaps(question, qtype, chosen, retrieval.hits, lexical, language)
+    # A name the sources never use is said first: the reader must know before the quotes that none of
+    # them is about it ("Coolblue"); a missing figure is said after them.
+    named_gap = [g for g in missing if g.startswith("\n_" + t["gap_name"].split("{")[0])]
+    lines = [g.strip() for g in named_gap] + lines + [g for g in missing if g not in named_gap]
     if theme is not None:
         lines.append(f"\n_{t['theme_read'].format(title=plain(theme.theme.title))}_")
     case_refs, named = [], set()
@@ -531,6 +536,23 @@ def lead(qtype: str, chosen: Sequence[Excerpt], cases: Sequence[Hit], language: 
     return t["lead"]
 
 
+def known_word(token: str, vocabulary) -> bool:
+    """Whether the sources use this word or a form of it: "belgisch" (Belgische) is known from "belgië",
+    "duits" from "duitsland" — a shared start of at least 5 letters that leaves at most 2 letters of the
+    shorter word. Only then may an answer say the sources do not name it."""
+    if token in vocabulary:
+        return True
+    if len(token) < 5:
+        return False
+    head = token[:5]
+    for word in vocabulary:
+        if word.startswith(head):
+            common = len(os.path.commonprefix([token, word]))
+            if common >= min(len(token), len(word)) - 2:
+                return True
+    return False
+
+
 _HOW_MANY = re.compile(r"\b(hoeveel|how (?:many|much))\b", re.I)
 
 
@@ -544,7 +566,7 @@ def gaps(question: str, qtype: str, chosen: Sequence[Excerpt], hits: Sequence[Hi
     if language == "nl":
         read = " ".join(f"{h.title} {h.text} {h.meta.get('organisation') or ''}" for h in hits).lower()
         missing = [n for n in dict.fromkeys(entities(question)) if len(n) > 2 and n.lower() not in read
-                   and not (frozenset(lexical.tokenizer(n)) & lexical.df.keys()) and not _expansions(n)]
+                   and not any(known_word(t, lexical.df.keys()) for t in lexical.tokenizer(n)) and not _expansions(n)]
         if missing:
             out.append(t["gap_name"].format(names=", ".join(f"‘{n}’" for n in missing)))
     wanted = answer_type(question)

@@ -405,5 +405,12 @@ def source_label(hit: Hit, excerpt_text: str = "", language: str = "nl", about: 
     tags = [f"{words['about']} {plain(about)}"] if about else []
     if is_proposal(hit.section):
         tags.append(words["proposal"])
-    tags += [f"{period} {words['ended']}" for period in ended_periods(excerpt_text)]
+    periods = ended_periods(excerpt_text)
+    if not periods and _SCHEME.search(excerpt_text):  # "Vanaf 1 oktober 2009 kunnen bedrijven subsidie
+        periods = ended_periods(hit.text)  # aanvragen …" in a passage about the ESF-programma 2007-2013
+    tags += [f"{period} {words['ended']}" for period in periods]
     return ", ".join([label, *tags])
+
+
+# Words of a scheme one applies to: such an excerpt takes the ended period its passage names.
+_SCHEME = re.compile(r"\b(?:subsidie\w*|regeling\w*|aanvra\w*|programma\w*|subsid\w*|scheme|funding|grant)", re.I)

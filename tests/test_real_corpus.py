@@ -321,3 +321,15 @@ def test_every_intake_question_is_answered_with_citations(real_index):
     for question in [START_QUESTION, *CHALLENGES.values()]:
         answer = assistant.ask(question)
         assert not answer.refused and answer.citations, question
+
+
+@pytest.mark.slow
+def test_a_place_only_one_case_is_in_names_its_company(real_index):
+    """"In Doetinchem werkt een scharnierenfabriek …" is about BOSCH Scharnieren, not about the Amersfoort
+    organisation the passage named just before it."""
+    from assistant.pipeline import Assistant
+
+    settings, index = real_index
+    answer = Assistant(settings, index=index).ask("Hoe werkt die scharnierenfabriek in Doetinchem met zelfsturende teams?")
+    line = next(l for l in answer.text.splitlines() if "In Doetinchem werkt een scharnierenfabriek" in l)
+    assert "over BOSCH Scharnieren" in line and "Amersfoort" not in line
