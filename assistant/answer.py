@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Sequence
 
 from assistant.models import Answer, CaseRef, Citation, Hit
-from assistant.excerpts import (Excerpt, about_organisation, asked_organisations, candidates, excerpts_for, shape_match,
+from assistant.excerpts import (Excerpt, asked_organisations, candidates, excerpts_for, label_about, shape_match,
                                 source_label)
 from assistant.themes import PlacedPoint, Theme
 from assistant.query import (_expansions, answer_type, clauses, detect_language, entities,
@@ -423,8 +423,7 @@ def compose_extractive(
                  "", t["theme_points"]]
         for placed in theme.points:
             n = citations.cite(placed.hit, placed.span)
-            about = about_organisation(placed.hit, placed.hit.start + placed.span[0], placed.hit.start + placed.span[1],
-                                       organisations or {})
+            about = label_about(placed.hit, placed.span[0], placed.span[1], organisations or {})
             label = source_label(placed.hit, placed.point.quote, language, about)
             lines.append(f"- {plain(placed.point.lead)} — **{label}**: {quote(placed.point.quote)} [{n}]")
         if chosen:
@@ -433,7 +432,7 @@ def compose_extractive(
         lines = [lead(qtype, chosen, cases, language, defining)]
     for ex in chosen:
         n = citations.cite(ex.hit, ex.span)
-        about = about_organisation(ex.hit, ex.start, ex.end, organisations or {})
+        about = label_about(ex.hit, ex.start, ex.end, organisations or {})
         lines.append(f"- **{source_label(ex.hit, ex.text, language, about)}**: {quote(ex.text)} [{n}]")
     missing = gaps(question, qtype, chosen, retrieval.hits, lexical, language)
     # A name the sources never use is said first: the reader must know before the quotes that none of

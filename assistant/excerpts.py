@@ -390,6 +390,28 @@ def about_organisation(hit: Hit, start: int, end: int, organisations: dict[str, 
     return next(name for pos, name in before if pos == last)
 
 
+_SENTENCE_END = re.compile(r"[.!?][”’\"']?\s")
+
+
+def label_about(hit: Hit, start: int, end: int, organisations: dict[str, Sequence[str]]) -> str | None:
+    """What a label says a document excerpt (hit.text[start:end]) is about: the organisations it names
+    ("A en B" when it names two), else the one named last before it. An excerpt that opens with a whole
+    sentence before its first name ("Het werk werd leuker. In Doetinchem werkt …") still carries the
+    subject named before it: the label then names both, that one first."""
+    if hit.kind == "case" or not organisations:
+        return None
+    mentions = organisation_mentions(hit.text, organisations)
+    inside = list(dict.fromkeys(name for pos, name in mentions if start <= pos < end))
+    before = about_organisation(hit, start, start, organisations, mentions)
+    if not inside:
+        return before
+    first = min(pos for pos, name in mentions if start <= pos < end)
+    names = inside[:2]
+    if before and before not in names and _SENTENCE_END.search(hit.text[start:first]):
+        names = [before, *inside][:2]
+    return " en ".join(names)
+
+
 def source_label(hit: Hit, excerpt_text: str = "", language: str = "nl", about: str | None = None) -> str:
     """What an excerpt is about, for the reader: "Aldowa (praktijkvoorbeeld)", "SER-advies (2023),
     voorstel", "SER-advies (2023), over Aldowa", "Artikel ‘Sociale Innovatie’ (2019), 2007–2013 afgelopen"."""

@@ -205,3 +205,21 @@ def test_a_how_long_question_prefers_the_sentence_with_a_duration():
     other = _hit("doc:1", "Otolift werkt met zelfsturende teams en de mentaliteit op de werkvloer is veranderd.")
     shown = excerpts_for([other], {}, None, terms, _lexical(other), question, "result")
     assert gaps(question, "result", shown, [other], _lexical(other), "nl")
+
+
+def test_a_label_names_every_company_an_excerpt_is_about():
+    from assistant.excerpts import label_about
+
+    text = ("Bij een Amersfoortse organisatie doen ze niet meer aan toezicht. Het werk is daardoor leuker geworden. "
+            "In Doetinchem werkt een scharnierenfabriek met zelfsturende teams. Daar zijn de doorlooptijden korter.")
+    hit = _hit("zicht:0", text)
+    organisations = {"Amersfoortse organisatie": ("Amersfoortse organisatie", "Amersfoortse"),
+                     "BOSCH Scharnieren": ("BOSCH Scharnieren", "Doetinchem")}
+    at = text.index
+    # Only the sentence after the name: its subject is the company named before it.
+    assert label_about(hit, at("Het werk"), at("In Doetinchem"), organisations) == "Amersfoortse organisatie"
+    # The place names the other company.
+    assert label_about(hit, at("In Doetinchem"), len(text), organisations) == "BOSCH Scharnieren"
+    # An excerpt that runs from one company's sentence into the next company's: both, in reading order.
+    assert label_about(hit, at("Het werk"), at("Daar zijn"), organisations) == "Amersfoortse organisatie en BOSCH Scharnieren"
+    assert label_about(_hit("case-x:0", text, kind="case"), 0, len(text), organisations) is None

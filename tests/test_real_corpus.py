@@ -333,3 +333,18 @@ def test_a_place_only_one_case_is_in_names_its_company(real_index):
     answer = Assistant(settings, index=index).ask("Hoe werkt die scharnierenfabriek in Doetinchem met zelfsturende teams?")
     line = next(l for l in answer.text.splitlines() if "In Doetinchem werkt een scharnierenfabriek" in l)
     assert "over BOSCH Scharnieren" in line and "Amersfoort" not in line
+
+
+@pytest.mark.slow
+def test_the_intake_plan_leads_with_the_themes_of_the_chosen_challenge(real_index):
+    """Every theme id the "Waar begin ik?" intake asks for exists in the real corpus and leads its part."""
+    from assistant.pipeline import Assistant
+    from assistant.ui import CHALLENGE_GUIDES, CHALLENGES, START_QUESTION, START_THEME
+
+    settings, index = real_index
+    assistant = Assistant(settings, index=index)
+    for question, theme_id in [(START_QUESTION, START_THEME),
+                               *((CHALLENGES[c], CHALLENGE_GUIDES[c]) for c in CHALLENGES)]:
+        answer = assistant.ask(question, theme=theme_id)
+        assert answer.theme == {"id": theme_id, "title": answer.theme["title"], "role": "lead"}, question
+        assert answer.citations and "(door ons geschreven, geen citaat)" in answer.text
