@@ -56,6 +56,7 @@ class Theme:
     points: tuple[ThemePoint, ...]
     source: str  # path relative to the corpus folder
     problems: tuple[str, ...] = field(default=())  # format problems found while parsing (English)
+    order: float = float("inf")  # place in the booklet (front matter `order`); unordered themes come last
 
 
 def normalise(text: str) -> str:
@@ -136,10 +137,14 @@ def parse_theme(raw: str, rel: str) -> Theme:
         problems.append(f"{rel}: the theme has no points with a source pointer")
     elif not MIN_POINTS <= len(points) <= MAX_POINTS:
         problems.append(f"{rel}: {len(points)} points; a theme has {MIN_POINTS} to {MAX_POINTS}")
+    order = meta.get("order", float("inf"))
+    if not isinstance(order, (int, float)) or isinstance(order, bool):
+        problems.append(f"{rel}: order must be a number (its place in the Thema's tab), found {order!r}")
+        order = float("inf")
     return Theme(
         id=theme_id, title=title or theme_id, summary=summary, questions=questions,
         related=_as_tuple(meta.get("related")), sectors=sectors, points=tuple(points), source=rel,
-        problems=tuple(problems),
+        problems=tuple(problems), order=order,
     )
 
 
@@ -282,6 +287,7 @@ class ThemeLibrary:
             if points:
                 themes.append(theme)
                 placed[theme.id] = points
+        themes.sort(key=lambda t: (t.order, t.title))
         texts, owner = [], []
         for i, theme in enumerate(themes):
             for text in (theme.title, *theme.questions):

@@ -86,6 +86,7 @@ def test_a_fixture_theme_passes_and_is_not_indexed_as_a_document(themed_corpus):
     ("related: []", "related: [theme-onbekend]", "related theme 'theme-onbekend' does not exist"),
     ("id: theme-zelfsturing", "id: theme-anders", "the file name must be the theme id"),
     ("Bron: metaal-opleiden\n", "", "has no 'Bron:' line"),
+    ("kind: theme", "kind: theme\norder: eerst", "order must be a number"),
 ])
 def test_a_broken_theme_is_named_with_its_point(themed_corpus, old, new, expected):
     _edit(themed_corpus / "themes" / "theme-zelfsturing.md", old, new)
