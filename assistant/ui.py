@@ -669,6 +669,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
                              api_visibility="private", concurrency_id="admin")
             f_refresh.click(feedback_rows, admin_ok, f_table, api_visibility="private")
     blocks.ww_guard = guard  # serve() hands it to the security middleware (the upload route)
+    blocks.ww_app = app  # serve() warms its themes
     return blocks
 
 
@@ -714,8 +715,18 @@ def check_port_free(host: str, port: int) -> None:
                               "or start on another port: `assistant serve --port 7861` (or set ASSISTANT_PORT).") from e
 
 
+def _warm_themes(app: App) -> None:
+    try:
+        app.themes()
+    except Exception:  # noqa: BLE001 - warming is an optimisation; the first question loads them otherwise
+        log.exception("themes not loaded at start")
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
     check_port_free(host, port)
     blocks = build_app(settings)
+    # The themes are checked against the build and embedded once (a few seconds): at start, not during
+    # the first visitor's question.
+    threading.Thread(target=_warm_themes, args=(blocks.ww_app,), daemon=True).start()
     blocks.queue(default_concurrency_limit=8).launch(server_name=host, server_port=port,
                                                       **launch_options(settings, blocks))
