@@ -58,7 +58,7 @@ from assistant.retrieve import (
 )
 from assistant.store import Build, Manifest, Store, disk_full_error, is_disk_full, open_store
 from assistant.text import sentence_spans
-from assistant.themes import ThemeLibrary, check_themes, theme_files
+from assistant.themes import THEME_VECTORS_BLOB, ThemeLibrary, check_themes, seed_vectors, theme_files, theme_vectors_blob
 
 logger = logging.getLogger(__name__)
 # A practice case is shown when its similarity is within this margin of the best passage's.
@@ -247,7 +247,7 @@ def build_index(
                 )
             progress(total, total, "saving documents and search index")
             store.save_documents(build, build_documents(previous, by_source, files))
-            persist_search_index(store, build)
+            persist_search_index(store, build, _theme_vectors(settings, report.documents, embedder, previous))
             store.heartbeat()
             store.save_manifest(build, manifest)
             store.activate(build)
@@ -306,10 +306,35 @@ def build_documents(previous: Build | None, by_source: dict[str, Document], file
     return docs
 
 
-def persist_search_index(store: Store, build: Build) -> None:
+def persist_search_index(store: Store, build: Build, theme_vectors: bytes | None = None) -> None:
     """Compute the build's search index (BM25, passages, sentence units and windows: what a process would
-    otherwise compute at its first question) from the build's passages and store it with the build."""
-    store.save_search_index(build, HybridSearcher(build, None).export_search_index())
+    otherwise compute at its first question) from the build's passages and store it with the build, with
+    the embeddings of the curated themes' texts when given."""
+    blobs = HybridSearcher(build, None).export_search_index()
+    if theme_vectors is not None:
+        blobs[THEME_VECTORS_BLOB] = theme_vectors
+    store.save_search_index(build, blobs)
+
+
+def _theme_vectors(settings: Settings, documents: Sequence[Document], embedder: Embedder,
+                   previous: Build | None) -> bytes | None:
+    """The embeddings of the usable themes' texts for a new build; texts the previous build stored are
+    taken from it, not embedded again."""
+    themes = check_themes(settings.corpus_dir, list(documents), settings.chunking).ok_themes()
+    if not themes:
+        return None
+    if previous is not None:
+        try:
+            files = previous.search_index() or {}
+            try:
+                if THEME_VECTORS_BLOB in files:
+                    seed_vectors(files[THEME_VECTORS_BLOB])
+            finally:
+                for fh in files.values():
+                    fh.close()
+        except Exception as e:  # noqa: BLE001 - the previous build's vectors only save time
+            logger.warning("theme vectors of build %s not reused (%s); embedding them again", previous.build_id, e)
+    return theme_vectors_blob(embedder, themes)
 
 
 def _add_missing_build_data(store: Store, build: Build, by_source: dict[str, Document]) -> None:

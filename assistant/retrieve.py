@@ -26,6 +26,7 @@ from assistant.models import Filters, Hit, passage_context
 from assistant.query import _QUESTION_WORDS, _expansions, _with_carried, carried_terms, expand_query
 from assistant.text import _stopwords, plain, word_list
 from assistant.store import UNIT_KEYS, decode_units
+from assistant.themes import THEME_VECTORS_BLOB, seed_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -510,6 +511,12 @@ class HybridSearcher:
                            "in memory from its passages (`assistant index` adds it to the build).", build_id)
             return None
         try:
+            if THEME_VECTORS_BLOB in files:  # the themes' embeddings: the first question embeds none of them
+                try:
+                    seed_vectors(files[THEME_VECTORS_BLOB])
+                except Exception as e:  # noqa: BLE001 - they are computed again when damaged
+                    logger.warning("The theme vectors of index build %s are damaged (%s); computing them again.",
+                                   build_id, e)
             return load_search_state(files, self.build)
         except Exception as e:  # noqa: BLE001 - damaged data of any shape falls back, never crashes a question
             logger.warning("The persisted search index of index build %s is damaged (%s: %s); building it in "

@@ -341,9 +341,49 @@ _VECTORS_LOCK = threading.Lock()
 MAX_CACHED_VECTORS = 20_000
 
 
-def _embedded(embedder, kind: str, text: str) -> np.ndarray:
+THEME_VECTORS_BLOB = "themes.npz"  # stored with a build's search index
+
+
+def _spec_label(embedder) -> str:
     spec = embedder.spec
-    key = (f"{spec.backend}:{spec.model}:{spec.version}", kind, text)
+    return f"{spec.backend}:{spec.model}:{spec.version}"
+
+
+def _texts_of(theme: Theme) -> list[tuple[str, str]]:
+    """(kind, text) of everything of a theme that is embedded: its title and questions as queries, each
+    point's lead and quote as a passage."""
+    return [("query", t) for t in (theme.title, *theme.questions)] + [
+        ("passage", f"{p.lead}. {p.quote}") for p in theme.points]
+
+
+def theme_vectors_blob(embedder, themes: Sequence[Theme]) -> bytes:
+    """The embeddings of the themes' texts as an npz blob (no pickle), for the build: a process that
+    reads it embeds nothing at its first question."""
+    import io
+
+    pairs = list(dict.fromkeys(pair for theme in themes for pair in _texts_of(theme)))
+    vectors = (np.vstack([_embedded(embedder, kind, text) for kind, text in pairs]) if pairs
+               else np.zeros((0, 1), dtype=np.float32))
+    out = io.BytesIO()
+    np.savez(out, spec=np.array(_spec_label(embedder)), kinds=np.array([k for k, _ in pairs], dtype=str),
+             texts=np.array([t for _, t in pairs], dtype=str), vectors=vectors.astype(np.float32))
+    return out.getvalue()
+
+
+def seed_vectors(blob) -> int:
+    """Put a build's stored theme embeddings into the process cache; returns how many."""
+    with np.load(blob, allow_pickle=False) as data:
+        spec, kinds, texts, vectors = str(data["spec"]), data["kinds"], data["texts"], data["vectors"]
+        if not (len(kinds) == len(texts) == len(vectors)):
+            raise ValueError("theme vectors of different lengths")
+        with _VECTORS_LOCK:
+            for kind, text, vector in zip(kinds, texts, vectors):
+                _VECTORS[(spec, str(kind), str(text))] = np.asarray(vector, dtype=np.float32)
+        return len(texts)
+
+
+def _embedded(embedder, kind: str, text: str) -> np.ndarray:
+    key = (_spec_label(embedder), kind, text)
     with _VECTORS_LOCK:
         cached = _VECTORS.get(key)
     if cached is not None:

