@@ -434,11 +434,10 @@ def compose_extractive(
         n = citations.cite(ex.hit, ex.span)
         about = label_about(ex.hit, ex.start, ex.end, organisations or {})
         lines.append(f"- **{source_label(ex.hit, ex.text, language, about)}**: {quote(ex.text)} [{n}]")
-    missing = gaps(question, qtype, chosen, retrieval.hits, lexical, language)
     # A name the sources never use is said first: the reader must know before the quotes that none of
     # them is about it ("Coolblue"); a missing figure is said after them.
-    named_gap = [g for g in missing if g.startswith("\n_" + t["gap_name"].split("{")[0])]
-    lines = [g.strip() for g in named_gap] + lines + [g for g in missing if g not in named_gap]
+    lines = ([g.strip() for g in name_gap(question, retrieval.hits, lexical, language)] + lines
+             + figure_gap(question, qtype, chosen, language))
     if theme is not None:
         lines.append(f"\n_{t['theme_read'].format(title=plain(theme.theme.title))}_")
     case_refs, named = [], set()
@@ -557,20 +556,28 @@ _HOW_MANY = re.compile(r"\b(hoeveel|how (?:many|much))\b", re.I)
 
 def gaps(question: str, qtype: str, chosen: Sequence[Excerpt], hits: Sequence[Hit], lexical: LexicalIndex,
          language: str) -> list[str]:
-    """What the shown excerpts leave out of a central part of the question: a name the sources never
-    use (in a Dutch question; English words of an English question are not names), or the figure a
-    "hoeveel" question wants. Ordinary words never trigger it."""
-    t = TEXTS[language]
-    out = []
-    if language == "nl":
-        read = " ".join(f"{h.title} {h.text} {h.meta.get('organisation') or ''}" for h in hits).lower()
-        missing = [n for n in dict.fromkeys(entities(question)) if len(n) > 2 and n.lower() not in read
-                   and not any(known_word(t, lexical.df.keys()) for t in lexical.tokenizer(n)) and not _expansions(n)]
-        if missing:
-            out.append(t["gap_name"].format(names=", ".join(f"‘{n}’" for n in missing)))
+    """What the shown excerpts leave out of a central part of the question (see `name_gap`, `figure_gap`)."""
+    return name_gap(question, hits, lexical, language) + figure_gap(question, qtype, chosen, language)
+
+
+def name_gap(question: str, hits: Sequence[Hit], lexical: LexicalIndex, language: str) -> list[str]:
+    """A line naming what a Dutch question names and the sources never use, in any form (English words of an
+    English question are not names); ordinary words never trigger it."""
+    if language != "nl":
+        return []
+    read = " ".join(f"{h.title} {h.text} {h.meta.get('organisation') or ''}" for h in hits).lower()
+    missing = [n for n in dict.fromkeys(entities(question)) if len(n) > 2 and n.lower() not in read
+               and not any(known_word(tok, lexical.df.keys()) for tok in lexical.tokenizer(n)) and not _expansions(n)]
+    if not missing:
+        return []
+    return [f"\n_{TEXTS[language]['gap_name'].format(names=', '.join(f'‘{n}’' for n in missing))}_"]
+
+
+def figure_gap(question: str, qtype: str, chosen: Sequence[Excerpt], language: str) -> list[str]:
+    """A line saying the excerpts hold no figure when the question wants one: "hoe lang" answered without a
+    duration, "hoeveel mensen" without a head count, another "hoeveel" result without any number."""
     wanted = answer_type(question)
-    if wanted and not any(states_answer_type(ex.text, wanted) for ex in chosen):
-        out.append(t["gap_figure"])  # "hoe lang" answered without a duration, "hoeveel mensen" without a head count
-    elif qtype == "result" and _HOW_MANY.search(question) and not any(re.search(r"\d", ex.text) for ex in chosen):
-        out.append(t["gap_figure"])
-    return [f"\n_{line}_" for line in out]
+    missing = ((bool(wanted) and not any(states_answer_type(ex.text, wanted) for ex in chosen))
+               or (qtype == "result" and bool(_HOW_MANY.search(question))
+                   and not any(re.search(r"\d", ex.text) for ex in chosen)))
+    return [f"\n_{TEXTS[language]['gap_figure']}_"] if missing else []

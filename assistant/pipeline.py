@@ -58,7 +58,8 @@ from assistant.retrieve import (
 )
 from assistant.store import Build, Manifest, Store, disk_full_error, is_disk_full, open_store
 from assistant.text import sentence_spans
-from assistant.themes import THEME_VECTORS_BLOB, ThemeLibrary, check_themes, seed_vectors, theme_files, theme_vectors_blob
+from assistant.themes import (THEME_VECTORS_BLOB, Theme, ThemeLibrary, ThemeReport, check_themes, seed_vectors,
+                              theme_files, theme_vectors_blob)
 
 logger = logging.getLogger(__name__)
 # A practice case is shown when its similarity is within this margin of the best passage's.
@@ -126,11 +127,10 @@ class IndexResult:
     up_to_date: bool = False
 
 
-def theme_warnings(corpus_dir: Path, documents: Sequence[Document], settings: Settings) -> list[str]:
+def theme_warnings(report: ThemeReport) -> list[str]:
     """One warning per theme problem (a quote no longer verbatim, a pointer that does not resolve, ...):
     such a theme is left out of the chat and the app until it is fixed."""
-    return [f"theme {p} (the theme is not used until this is fixed)"
-            for p in check_themes(corpus_dir, list(documents), settings.chunking).problems]
+    return [f"theme {p} (the theme is not used until this is fixed)" for p in report.problems]
 
 
 def load_indexable_corpus(settings: Settings) -> LoadReport:
@@ -165,6 +165,7 @@ def build_index(
         raise CorpusError(
             f"No usable documents in {corpus_dir}{problems}; add Markdown or text files under documents/ or cases/."
         )
+    themes = check_themes(corpus_dir, report.documents, settings.chunking)
     embedder = embedder or make_embedder(settings.embedder)
     own_store = store is None
     store = store or open_store(settings.index_dir, settings.chroma_url)
@@ -196,7 +197,7 @@ def build_index(
             kept_broken=kept_broken,
             warnings=list(report.warnings)
             + [f"{s}: kept the previously indexed version until the file is fixed" for s in kept_broken]
-            + theme_warnings(corpus_dir, report.documents, settings),
+            + theme_warnings(themes),
         )
         if previous is not None and not (added or changed or removed):
             _add_missing_build_data(store, previous, by_source)  # a build from before these were stored
@@ -247,7 +248,7 @@ def build_index(
                 )
             progress(total, total, "saving documents and search index")
             store.save_documents(build, build_documents(previous, by_source, files))
-            persist_search_index(store, build, _theme_vectors(settings, report.documents, embedder, previous))
+            persist_search_index(store, build, _theme_vectors(themes.ok_themes(), embedder, previous))
             store.heartbeat()
             store.save_manifest(build, manifest)
             store.activate(build)
@@ -316,11 +317,9 @@ def persist_search_index(store: Store, build: Build, theme_vectors: bytes | None
     store.save_search_index(build, blobs)
 
 
-def _theme_vectors(settings: Settings, documents: Sequence[Document], embedder: Embedder,
-                   previous: Build | None) -> bytes | None:
+def _theme_vectors(themes: Sequence[Theme], embedder: Embedder, previous: Build | None) -> bytes | None:
     """The embeddings of the usable themes' texts for a new build; texts the previous build stored are
     taken from it, not embedded again."""
-    themes = check_themes(settings.corpus_dir, list(documents), settings.chunking).ok_themes()
     if not themes:
         return None
     if previous is not None:
@@ -398,7 +397,8 @@ def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
         stale=bool(reasons),
         stale_reasons=reasons,
         compatible=manifest.fingerprint == fingerprint(settings),
-        warnings=(report.warnings + conflicts + theme_warnings(settings.corpus_dir, report.documents, settings) if report
+        warnings=(report.warnings + conflicts
+                  + theme_warnings(check_themes(settings.corpus_dir, report.documents, settings.chunking)) if report
                   else [f"corpus folder {settings.corpus_dir} does not exist"]),
     )
 
@@ -634,9 +634,12 @@ class Assistant:
         if searcher is None:
             with self.index.session() as searcher:
                 return self.themes(searcher)
-        files = theme_files(self.settings.corpus_dir)
-        key = (searcher.build.build_id,
-               tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.exists()))
+        stats = []
+        for path in theme_files(self.settings.corpus_dir):
+            with contextlib.suppress(FileNotFoundError):  # removed since it was listed
+                info = path.stat()
+                stats.append((path.name, info.st_mtime_ns, info.st_size))
+        key = (searcher.build.build_id, tuple(stats))
         with self._lock:
             if self._themes is not None and self._themes[0] == key:
                 return self._themes[1]
@@ -736,14 +739,15 @@ class Assistant:
         except Exception:  # noqa: BLE001 - a broken theme file must never stop an answer
             logger.exception("themes not usable")
             return None
+        read = [h.chunk_id for h in retrieval.hits]
         if forced and library.get(forced) is not None:
             theme, role = library.get(forced), "lead"
         else:
-            theme, similarity = library.match(retrieval.query_vector, [h.chunk_id for h in retrieval.hits])
+            theme, similarity = library.match(retrieval.query_vector, read)
             role = theme_role(question, similarity, organisations, bool(retrieval.carried)) if theme is not None else ""
         if not role:
             return None
-        ranked = library.best_points(theme, retrieval.query_vector, THEME_POINTS, [h.chunk_id for h in retrieval.hits])
+        ranked = library.best_points(theme, retrieval.query_vector, THEME_POINTS, read)
         kept, room = [], THEME_QUOTE_BUDGET  # the best point always; the next ones while they fit
         for p, _ in ranked:
             if not kept or len(p.point.quote) <= room:

@@ -160,11 +160,15 @@ def theme_files(corpus_dir: Path) -> list[Path]:
 class ThemeReport:
     themes: list[Theme]
     problems: list[str]  # English lines naming the guide, the point and the fix
+    broken: set[str] = field(default_factory=set)  # sources of the themes with a problem
+
+    def add(self, source: str, problem: str) -> None:
+        self.problems.append(problem)
+        self.broken.add(source)
 
     def ok_themes(self) -> list[Theme]:
         """Themes without any problem: the ones the chat and the app use."""
-        broken = {p.split(":", 1)[0] for p in self.problems}
-        return [t for t in self.themes if t.source not in broken]
+        return [t for t in self.themes if t.source not in self.broken]
 
 
 def quote_problem(point: ThemePoint, documents: dict[str, Document]) -> str | None:
@@ -186,8 +190,7 @@ def check_themes(corpus_dir: Path, documents: list[Document], chunking: Chunking
     by_id = {d.id: d for d in documents}
     chunking = chunking or ChunkingSettings()
     chunks: dict[str, list] = {}
-    themes: list[Theme] = []
-    problems: list[str] = []
+    report = ThemeReport(themes=[], problems=[])
     for path in theme_files(corpus_dir):
         rel = path.relative_to(corpus_dir).as_posix()
         try:
@@ -195,13 +198,14 @@ def check_themes(corpus_dir: Path, documents: list[Document], chunking: Chunking
                 raise SkipFile(f"{rel}: a theme file may have at most {MAX_THEME_BYTES:,} bytes")
             theme = parse_theme(path.read_bytes().decode("utf-8"), rel)
         except UnicodeDecodeError:
-            problems.append(f"{rel}: not UTF-8 text; save it as UTF-8")
+            report.add(rel, f"{rel}: not UTF-8 text; save it as UTF-8")
             continue
         except SkipFile as e:
-            problems.append(str(e))
+            report.add(rel, str(e))
             continue
-        themes.append(theme)
-        problems.extend(theme.problems)
+        report.themes.append(theme)
+        for problem in theme.problems:
+            report.add(rel, problem)
         for point in theme.points:
             problem = quote_problem(point, by_id)
             if problem is None:
@@ -211,17 +215,17 @@ def check_themes(corpus_dir: Path, documents: list[Document], chunking: Chunking
                     problem = ("no passage of the index holds the whole quote (it crosses a passage boundary); "
                                "quote fewer sentences")
             if problem:
-                problems.append(f"{rel}: point {point.lead!r}: {problem}")
+                report.add(rel, f"{rel}: point {point.lead!r}: {problem}")
             if point.case_id and (point.case_id not in by_id or by_id[point.case_id].kind != "case"):
-                problems.append(f"{rel}: point {point.lead!r}: Voorbeeld {point.case_id!r} is not a practice case")
-    ids = [t.id for t in themes]
-    for theme in themes:
+                report.add(rel, f"{rel}: point {point.lead!r}: Voorbeeld {point.case_id!r} is not a practice case")
+    ids = [t.id for t in report.themes]
+    for theme in report.themes:
         if ids.count(theme.id) > 1:
-            problems.append(f"{theme.source}: theme id {theme.id} is used by more than one file")
+            report.add(theme.source, f"{theme.source}: theme id {theme.id} is used by more than one file")
         for other in theme.related:
             if other not in ids:
-                problems.append(f"{theme.source}: related theme {other!r} does not exist")
-    return ThemeReport(themes=themes, problems=problems)
+                report.add(theme.source, f"{theme.source}: related theme {other!r} does not exist")
+    return report
 
 
 # --- the library the chat and the app use -------------------------------------------------------
