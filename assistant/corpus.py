@@ -1,7 +1,8 @@
 """Load the corpus: files under corpus/, YAML front matter, cleaning of conversion debris.
 
 A bad file (empty, not UTF-8, broken front matter, unknown extension, too large) is skipped with
-a warning that names it; everything else is loaded. Two files with the same document id are a
+a warning that names it; everything else is loaded. Warnings are `Message`s (assistant/messages.py:
+English for the CLI, Dutch for the app); the English texts are kept as plain strings beside them. Two files with the same document id are a
 conflict: neither is loaded and the report names both (never resolved by file order).
 """
 
@@ -13,10 +14,12 @@ import re
 import unicodedata
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 import yaml
 
 from assistant.config import ChunkingSettings
+from assistant.messages import Message, msg
 from assistant.models import CASE_REQUIRED, DOCUMENT_KINDS, SECTORS, SIZE_CLASSES, THEMES, Document, LoadReport
 
 TEXT_EXTENSIONS = (".md", ".markdown", ".txt")
@@ -93,7 +96,14 @@ def clean_text(text: str) -> str:
 
 
 class SkipFile(Exception):
-    """A corpus file that cannot be used; the message says why and how to fix it."""
+    """A corpus file that cannot be used; the message says why and how to fix it.
+
+    `message` is the structured Message (its text in English or Dutch); str(error) is the English text.
+    """
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(str(message))
+        self.message = message
 
 
 def split_front_matter(raw: str, name: str) -> tuple[dict, str]:
@@ -102,17 +112,18 @@ def split_front_matter(raw: str, name: str) -> tuple[dict, str]:
         return {}, raw
     match = _FRONT_MATTER.match(raw)
     if match is None:
-        raise SkipFile(f"{name}: front matter starts with '---' but has no closing '---' line; add it or remove the block")
+        raise SkipFile(msg("corpus.unclosed_front_matter", file=name))
     try:
         meta = yaml.safe_load(match.group(1))
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
-        line = f" (line {where.line + 2})" if where is not None else ""
-        raise SkipFile(f"{name}: front matter is not valid YAML{line}; fix the YAML between the '---' lines") from e
+        if where is None:
+            raise SkipFile(msg("corpus.yaml_invalid", file=name)) from e
+        raise SkipFile(msg("corpus.yaml_invalid_line", file=name, line=where.line + 2)) from e
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
-        raise SkipFile(f"{name}: front matter must be 'key: value' lines, found a {type(meta).__name__}")
+        raise SkipFile(msg("corpus.front_matter_not_mapping", file=name, found=type(meta).__name__))
     return meta, raw[match.end():]
 
 
@@ -121,7 +132,7 @@ def _first_heading(body: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def _bounded(value, rel: str, field: str, limit: int | None, notes: list[str]):
+def _bounded(value, rel: str, field: str, limit: int | None, notes: list[Message]):
     """A front-matter value checked and cut to its bounds, with a note naming file and field per cut.
 
     Values are text, numbers, dates or flat lists of those; anything nested is refused (SkipFile)
@@ -132,81 +143,84 @@ def _bounded(value, rel: str, field: str, limit: int | None, notes: list[str]):
     elif isinstance(value, list) and all(v is None or isinstance(v, _SCALARS) for v in value):
         items, is_list = value, True
     else:
-        raise SkipFile(f"{rel}: front matter field {field!r} must be text, a number, a date or a list of those, "
-                       f"found a {type(value).__name__} (nested or binary); write it as one line or a simple list")
+        raise SkipFile(msg("corpus.field_nested", file=rel, field=field, found=type(value).__name__))
     if len(items) > MAX_LIST_ITEMS:
-        notes.append(f"{rel}: {field} has {len(items):,} items; kept the first {MAX_LIST_ITEMS} (shorten the list)")
+        notes.append(msg("corpus.list_cut", file=rel, field=field, count=len(items), limit=MAX_LIST_ITEMS))
         items = items[:MAX_LIST_ITEMS]
     out = []
     for item in items:
         if isinstance(item, str) and limit is not None and len(item) > limit:
-            notes.append(f"{rel}: {field} is {len(item):,} characters; cut to {limit:,} (shorten it in the front matter)")
+            notes.append(msg("corpus.text_cut", file=rel, field=field, length=len(item), limit=limit))
             item = item[:limit].rstrip()
         out.append(item)
     return out if is_list else out[0]
 
 
-def load_file(path: Path, corpus_dir: Path, warnings: list[str] | None = None) -> Document:
+def load_file(path: Path, corpus_dir: Path, warnings: list[str] | None = None, *,
+              messages: list[Message] | None = None) -> Document:
     """Load one corpus file into a Document, or raise SkipFile naming the problem.
 
-    Front-matter texts longer than their bound are cut; `warnings` (if given) gets one line per cut
-    (only when the file loads).
+    Front-matter texts longer than their bound are cut; `warnings` (if given) gets one English line
+    per cut, `messages` (if given) the same as Messages (only when the file loads).
     """
     rel = path.relative_to(corpus_dir).as_posix()
     if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
-        raise SkipFile(
-            f"{rel}: unsupported file type '{path.suffix or '(none)'}'; use one of {', '.join(SUPPORTED_EXTENSIONS)}"
-        )
+        if not path.suffix:
+            raise SkipFile(msg("corpus.no_extension", file=rel, allowed=list(SUPPORTED_EXTENSIONS)))
+        raise SkipFile(msg("corpus.unsupported_type", file=rel, extension=path.suffix,
+                           allowed=list(SUPPORTED_EXTENSIONS)))
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise SkipFile(f"{rel}: file is {size / 1e6:.1f} MB, more than the {MAX_FILE_BYTES / 1e6:.0f} MB a corpus "
-                       "file may have; split it into smaller documents")
-    return parse_document(path.read_bytes(), rel, warnings)
+        raise SkipFile(msg("corpus.too_large", file=rel, mb=size / 1e6, limit_mb=MAX_FILE_BYTES / 1e6))
+    return parse_document(path.read_bytes(), rel, warnings, messages=messages)
 
 
-def parse_document(data: bytes, rel: str, warnings: list[str] | None = None) -> Document:
+def parse_document(data: bytes, rel: str, warnings: list[str] | None = None, *,
+                   messages: list[Message] | None = None) -> Document:
     """A Document from a file's bytes, as if it were the corpus file `rel` (e.g. "documents/x.md").
 
     The same checks as loading (raises SkipFile naming the problem); the id defaults to the file name.
+    `warnings` and `messages` as for `load_file`.
     """
     stem = PurePosixPath(rel).stem
-    notes: list[str] = []
+    notes: list[Message] = []
     if not data.strip():
-        raise SkipFile(f"{rel}: file is empty; add text or delete it")
+        raise SkipFile(msg("corpus.empty", file=rel))
     try:
         raw = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise SkipFile(f"{rel}: not UTF-8 text (bad byte at position {e.start}); re-save the file as UTF-8") from e
+        raise SkipFile(msg("corpus.not_utf8", file=rel, position=e.start)) from e
     meta, body = split_front_matter(raw, rel)
     text = clean_text(body)
     if not text.strip():
-        raise SkipFile(f"{rel}: has front matter but no text; add the document text below the front matter")
+        raise SkipFile(msg("corpus.no_text", file=rel))
 
     long_keys = [k for k in meta if len(str(k)) > MAX_KEY_CHARS]
     if long_keys:
-        raise SkipFile(f"{rel}: a front matter key is {len(str(long_keys[0])):,} characters long; "
-                       f"use keys of at most {MAX_KEY_CHARS} characters")
+        raise SkipFile(msg("corpus.key_too_long", file=rel, length=len(str(long_keys[0])), limit=MAX_KEY_CHARS))
     limits = {"id": None, "title": MAX_TITLE_CHARS}  # an id is never cut (refused below when too long)
     meta = {str(k): _bounded(v, rel, str(k), limits.get(str(k), MAX_FIELD_CHARS), notes) for k, v in meta.items()}
     for key in ("id", "title", "kind"):
         if isinstance(meta.get(key), list):
-            raise SkipFile(f"{rel}: front matter field {key!r} must be one value, found a list")
+            raise SkipFile(msg("corpus.field_is_list", file=rel, field=key))
     doc_id = str(meta.pop("id", "") or slugify(stem))
     if len(doc_id) > MAX_ID_CHARS:
-        raise SkipFile(f"{rel}: id is {len(doc_id):,} characters long; use at most {MAX_ID_CHARS}")
+        raise SkipFile(msg("corpus.id_too_long", file=rel, length=len(doc_id), limit=MAX_ID_CHARS))
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", doc_id):
-        raise SkipFile(f"{rel}: id {doc_id!r} must be lower-case letters, digits, '.', '_' or '-'")
+        raise SkipFile(msg("corpus.id_invalid", file=rel, doc_id=doc_id))
     title = str(meta.pop("title", "") or _bounded(_first_heading(text), rel, "title", MAX_TITLE_CHARS, notes)
                 or stem.replace("-", " ").replace("_", " "))
     default_kind = "case" if rel.startswith("cases/") else "overig"
     kind = str(meta.pop("kind", default_kind)).strip().lower()
     if kind not in DOCUMENT_KINDS:
-        raise SkipFile(f"{rel}: kind {kind!r} is unknown; use one of {', '.join(DOCUMENT_KINDS)}")
+        raise SkipFile(msg("corpus.kind_unknown", file=rel, kind=kind, allowed=list(DOCUMENT_KINDS)))
     meta = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in meta.items()}
     if kind == "case":
         meta = _check_case(meta, rel)
     if warnings is not None:
-        warnings.extend(notes)
+        warnings.extend(str(note) for note in notes)
+    if messages is not None:
+        messages.extend(notes)
     return Document(
         id=doc_id,
         title=title,
@@ -223,7 +237,7 @@ def _check_case(meta: dict, rel: str) -> dict:
     # source_section may be "" (the text before a document's first heading); the rest must be filled in.
     missing = [k for k in CASE_REQUIRED if meta.get(k) in (None, "", []) and not (k == "source_section" and k in meta)]
     if missing:
-        raise SkipFile(f"{rel}: case front matter lacks {', '.join(missing)}; add them (see corpus/cases/README.md)")
+        raise SkipFile(msg("corpus.case_missing", file=rel, fields=missing))
     themes = meta["themes"]
     if isinstance(themes, str):
         themes = [themes]
@@ -232,68 +246,87 @@ def _check_case(meta: dict, rel: str) -> dict:
     for field, values, allowed in checks:
         wrong = [str(v) for v in values if v not in allowed]
         if wrong:
-            raise SkipFile(f"{rel}: {field} {', '.join(map(repr, wrong))} is not allowed; use one of {', '.join(allowed)}")
+            raise SkipFile(msg("corpus.case_value_not_allowed", file=rel, field=field, values=", ".join(map(repr, wrong)),
+                               allowed=list(allowed)))
     meta = dict(meta, themes=[str(t) for t in themes])
     if "employees" in meta:
         meta["employees"] = str(meta["employees"])
     return meta
 
 
+def is_candidate(rel: str) -> bool:
+    """Whether a file at `rel` (relative to the corpus folder, "documents/x.md") is one the index reads:
+    not a README or other ignored name, not hidden or in a hidden folder, not a theme."""
+    parts = PurePosixPath(rel).parts
+    return (bool(parts) and parts[-1].lower() not in IGNORED_NAMES
+            and not any(part.startswith(".") for part in parts) and parts[0] != THEMES_FOLDER)
+
+
 def corpus_files(corpus_dir: Path) -> list[Path]:
     """All candidate files under the corpus folder, sorted, hidden files and READMEs left out."""
     return sorted(
-        p
-        for p in corpus_dir.rglob("*")
-        if p.is_file()
-        and p.name.lower() not in IGNORED_NAMES
-        and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
-        and p.relative_to(corpus_dir).parts[0] != THEMES_FOLDER
+        p for p in corpus_dir.rglob("*") if p.is_file() and is_candidate(p.relative_to(corpus_dir).as_posix())
     )
 
 
-def passage_count_problem(doc: Document, chunking: ChunkingSettings, max_passages: int) -> str | None:
-    """Why a document gives too many passages to index (English), or None when it is within the bound."""
+def passage_count_problem(doc: Document, chunking: ChunkingSettings, max_passages: int) -> Message | None:
+    """Why a document gives too many passages to index, or None when it is within the bound."""
     from assistant.chunking import chunk_document
 
     count = len(chunk_document(doc, chunking))
     if count <= max_passages:
         return None
-    return (f"{doc.source}: would give {count:,} passages, more than the {max_passages:,} one document may give "
-            "(ASSISTANT_MAX_DOCUMENT_PASSAGES); split it into smaller documents or raise that setting")
+    return msg("corpus.too_many_passages", file=doc.source, count=count, limit=max_passages)
 
 
 def load_corpus(
-    corpus_dir: Path, *, chunking: ChunkingSettings | None = None, max_passages: int | None = None
+    corpus_dir: Path, *, chunking: ChunkingSettings | None = None, max_passages: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
     """Load every usable file under `corpus_dir`; bad files become warnings, not failures.
 
     Files that share a document id are all left out and listed in `conflicts` (never resolved by
     file order: a later upload must not replace a genuine source). With `max_passages`, a document
-    that would give more passages (cut with `chunking`) is skipped with a warning.
+    that would give more passages (cut with `chunking`) is skipped with a warning. `progress(done, total)`
+    is called after each file (and once with 0 before the first).
     """
     loaded: list[Document] = []
-    warnings: list[str] = []
-    for path in corpus_files(corpus_dir):
-        try:
-            doc = load_file(path, corpus_dir, warnings)
-        except SkipFile as e:
-            warnings.append(f"skipped {e}")
-            continue
-        except OSError as e:
-            warnings.append(f"skipped {path.relative_to(corpus_dir).as_posix()}: cannot read it ({e.strerror})")
-            continue
-        if max_passages is not None:
-            problem = passage_count_problem(doc, chunking or ChunkingSettings(), max_passages)
-            if problem:
-                warnings.append(f"skipped {problem}")
-                continue
-        loaded.append(doc)
+    warnings: list[Message] = []
+    paths = corpus_files(corpus_dir)
+    if progress is not None:
+        progress(0, len(paths))
+    for done, path in enumerate(paths, 1):
+        doc = _load_one(path, corpus_dir, warnings, chunking, max_passages)
+        if doc is not None:
+            loaded.append(doc)
+        if progress is not None:
+            progress(done, len(paths))
     by_id: dict[str, list[str]] = {}
     for doc in loaded:
         by_id.setdefault(doc.id, []).append(doc.source)
     conflicts = {doc_id: sources for doc_id, sources in by_id.items() if len(sources) > 1}
     documents = [d for d in loaded if d.id not in conflicts]
-    return LoadReport(documents=documents, warnings=warnings, conflicts=conflicts)
+    return LoadReport(documents=documents, warnings=[str(w) for w in warnings], conflicts=conflicts,
+                      warning_messages=warnings)
+
+
+def _load_one(path: Path, corpus_dir: Path, warnings: list[Message], chunking: ChunkingSettings | None,
+              max_passages: int | None) -> Document | None:
+    """One file of load_corpus, or None (with a warning) when it is skipped."""
+    try:
+        doc = load_file(path, corpus_dir, messages=warnings)
+    except SkipFile as e:
+        warnings.append(msg("corpus.skipped", problem=e.message))
+        return None
+    except OSError as e:
+        warnings.append(msg("corpus.unreadable", file=path.relative_to(corpus_dir).as_posix(), reason=e.strerror))
+        return None
+    if max_passages is not None:
+        problem = passage_count_problem(doc, chunking or ChunkingSettings(), max_passages)
+        if problem:
+            warnings.append(msg("corpus.skipped", problem=problem))
+            return None
+    return doc
 
 
 def corpus_sources(corpus_dir: Path) -> set[str]:

@@ -223,14 +223,17 @@ class LoadReport:
     """
 
     documents: list[Document]
-    warnings: list[str]
+    warnings: list[str]  # English, one per skipped or cut file: the texts of `warning_messages`
     conflicts: dict[str, list[str]] = field(default_factory=dict)
+    warning_messages: list = field(default_factory=list)  # the same warnings as assistant.messages.Message
 
     def conflict_messages(self) -> list[str]:
         """One line per conflicting id naming every file that claims it and the fix (English)."""
-        return [
-            f"document id {doc_id!r} is claimed by {' and '.join(sources)}; rename the id "
-            "(the 'id:' line of the front matter, or the file name when there is none) in all but one of them, "
-            "or remove the extra file"
-            for doc_id, sources in sorted(self.conflicts.items())
-        ]
+        return [str(m) for m in self.conflicts_as_messages()]
+
+    def conflicts_as_messages(self) -> list:
+        """`conflict_messages` as assistant.messages.Message (`.text("nl")` for Dutch)."""
+        from assistant.messages import AndList, msg
+
+        return [msg("corpus.conflict", doc_id=doc_id, sources=AndList(sources))
+                for doc_id, sources in sorted(self.conflicts.items())]

@@ -21,6 +21,7 @@ import numpy as np
 from assistant.chunking import PATH_SEPARATOR, chunk_document, find_section
 from assistant.config import ChunkingSettings
 from assistant.corpus import IGNORED_NAMES, THEMES_FOLDER, SkipFile, clean_text, split_front_matter
+from assistant.messages import Message, msg
 from assistant.models import SECTORS, Document, Hit
 
 MAX_QUOTE_CHARS = 450
@@ -58,6 +59,7 @@ class Theme:
     source: str  # path relative to the corpus folder
     problems: tuple[str, ...] = field(default=())  # format problems found while parsing (English)
     order: float = float("inf")  # place in the booklet (front matter `order`); unordered themes come last
+    problem_messages: tuple[Message, ...] = field(default=())  # `problems` as Messages (English or Dutch)
 
 
 def normalise(text: str) -> str:
@@ -75,7 +77,7 @@ def _as_tuple(value) -> tuple[str, ...]:
     return (str(value).strip(),)
 
 
-def _parse_point(lead: str, block: str, rel: str, problems: list[str]) -> ThemePoint | None:
+def _parse_point(lead: str, block: str, rel: str, problems: list[Message]) -> ThemePoint | None:
     quote_lines, doc_id, section, case_id, seen_source = [], "", "", None, False
     for line in block.splitlines():
         stripped = line.strip()
@@ -90,43 +92,43 @@ def _parse_point(lead: str, block: str, rel: str, problems: list[str]) -> ThemeP
         elif stripped.lower().startswith("voorbeeld:"):
             case_id = stripped[10:].strip() or None
         elif stripped:
-            problems.append(f"{rel}: point {lead!r} has a line that is no quote ('> '), 'Bron:' or 'Voorbeeld:': {stripped[:60]!r}")
+            problems.append(msg("theme.line_not_recognised", file=rel, lead=lead, line=stripped[:60]))
     quote = " ".join(quote_lines).strip()
     if not quote:
-        problems.append(f"{rel}: point {lead!r} has no quote; add one '> ' line with the source's own words")
+        problems.append(msg("theme.no_quote", file=rel, lead=lead))
         return None
     if not seen_source or not doc_id:
-        problems.append(f"{rel}: point {lead!r} has no 'Bron:' line; add 'Bron: <document id> > <section path>'")
+        problems.append(msg("theme.no_source", file=rel, lead=lead))
         return None
     if len(quote) > MAX_QUOTE_CHARS:
-        problems.append(f"{rel}: point {lead!r} quotes {len(quote)} characters, more than {MAX_QUOTE_CHARS}; quote less")
+        problems.append(msg("theme.quote_too_long", file=rel, lead=lead, length=len(quote), limit=MAX_QUOTE_CHARS))
     return ThemePoint(lead=lead, quote=quote, doc_id=doc_id, section=section, case_id=case_id)
 
 
 def parse_theme(raw: str, rel: str) -> Theme:
     """Parse one theme file. Raises SkipFile when it cannot be read at all; smaller problems are listed."""
     meta, body = split_front_matter(clean_text(raw), rel)
-    problems: list[str] = []
+    problems: list[Message] = []
     theme_id = str(meta.get("id") or "").strip()
     if not _ID.match(theme_id):
-        raise SkipFile(f"{rel}: theme id {theme_id!r} must be 'theme-' plus lower-case words joined by '-'")
+        raise SkipFile(msg("theme.id_invalid", file=rel, theme_id=theme_id))
     if Path(rel).stem != theme_id:
-        problems.append(f"{rel}: the file name must be the theme id ({theme_id}.md)")
+        problems.append(msg("theme.file_name", file=rel, theme_id=theme_id))
     title = str(meta.get("title") or "").strip()
     summary = _SPACE.sub(" ", str(meta.get("summary") or "")).strip()
     if not title:
-        problems.append(f"{rel}: add a title")
+        problems.append(msg("theme.no_title", file=rel))
     if not summary:
-        problems.append(f"{rel}: add a summary (two or three sentences, ours)")
+        problems.append(msg("theme.no_summary", file=rel))
     elif len(summary) > MAX_SUMMARY_CHARS:
-        problems.append(f"{rel}: the summary has {len(summary)} characters; shorten it to at most {MAX_SUMMARY_CHARS}")
+        problems.append(msg("theme.summary_too_long", file=rel, length=len(summary), limit=MAX_SUMMARY_CHARS))
     questions = _as_tuple(meta.get("questions"))
     if not questions:
-        problems.append(f"{rel}: add the questions this theme answers (questions: [...])")
+        problems.append(msg("theme.no_questions", file=rel))
     sectors = _as_tuple(meta.get("sectors"))
     for sector in sectors:
         if sector not in SECTORS:
-            problems.append(f"{rel}: unknown sector {sector!r}; use one of: {', '.join(SECTORS)}")
+            problems.append(msg("theme.unknown_sector", file=rel, sector=sector, allowed=list(SECTORS)))
     heads = list(_POINT.finditer(body))
     points = []
     for i, head in enumerate(heads):
@@ -135,17 +137,17 @@ def parse_theme(raw: str, rel: str) -> Theme:
         if point is not None:
             points.append(point)
     if not points:
-        problems.append(f"{rel}: the theme has no points with a source pointer")
+        problems.append(msg("theme.no_points", file=rel))
     elif not MIN_POINTS <= len(points) <= MAX_POINTS:
-        problems.append(f"{rel}: {len(points)} points; a theme has {MIN_POINTS} to {MAX_POINTS}")
+        problems.append(msg("theme.point_count", file=rel, count=len(points), minimum=MIN_POINTS, maximum=MAX_POINTS))
     order = meta.get("order", float("inf"))
     if not isinstance(order, (int, float)) or isinstance(order, bool):
-        problems.append(f"{rel}: order must be a number (its place in the Thema's tab), found {order!r}")
+        problems.append(msg("theme.order_not_number", file=rel, order=repr(order)))
         order = float("inf")
     return Theme(
         id=theme_id, title=title or theme_id, summary=summary, questions=questions,
         related=_as_tuple(meta.get("related")), sectors=sectors, points=tuple(points), source=rel,
-        problems=tuple(problems), order=order,
+        problems=tuple(str(p) for p in problems), order=order, problem_messages=tuple(problems),
     )
 
 
@@ -161,9 +163,11 @@ class ThemeReport:
     themes: list[Theme]
     problems: list[str]  # English lines naming the guide, the point and the fix
     broken: set[str] = field(default_factory=set)  # sources of the themes with a problem
+    messages: list[Message] = field(default_factory=list)  # `problems` as Messages (English or Dutch)
 
-    def add(self, source: str, problem: str) -> None:
-        self.problems.append(problem)
+    def add(self, source: str, problem: Message) -> None:
+        self.problems.append(str(problem))
+        self.messages.append(problem)
         self.broken.add(source)
 
     def ok_themes(self) -> list[Theme]:
@@ -171,16 +175,16 @@ class ThemeReport:
         return [t for t in self.themes if t.source not in self.broken]
 
 
-def quote_problem(point: ThemePoint, documents: dict[str, Document]) -> str | None:
-    """Why a point's quote cannot be verified against its source (English), or None when it is verbatim."""
+def quote_problem(point: ThemePoint, documents: dict[str, Document]) -> Message | None:
+    """Why a point's quote cannot be verified against its source, or None when it is verbatim."""
     doc = documents.get(point.doc_id)
     if doc is None or doc.kind == "case":
-        return f"Bron {point.doc_id!r} is not a document of the corpus"
+        return msg("theme.source_not_document", doc_id=point.doc_id)
     section = find_section(doc.text, point.section)
     if section is None:
-        return f"{point.doc_id} has no section {point.section!r}"
+        return msg("theme.no_section", doc_id=point.doc_id, section=point.section)
     if normalise(point.quote) not in normalise(doc.text[section.start:section.end]):
-        return f"the quote is not verbatim in {point.pointer}: {point.quote[:80]!r}"
+        return msg("theme.not_verbatim", pointer=point.pointer, quote=point.quote[:80])
     return None
 
 
@@ -195,16 +199,16 @@ def check_themes(corpus_dir: Path, documents: list[Document], chunking: Chunking
         rel = path.relative_to(corpus_dir).as_posix()
         try:
             if path.stat().st_size > MAX_THEME_BYTES:
-                raise SkipFile(f"{rel}: a theme file may have at most {MAX_THEME_BYTES:,} bytes")
+                raise SkipFile(msg("theme.too_large", file=rel, limit=MAX_THEME_BYTES))
             theme = parse_theme(path.read_bytes().decode("utf-8"), rel)
         except UnicodeDecodeError:
-            report.add(rel, f"{rel}: not UTF-8 text; save it as UTF-8")
+            report.add(rel, msg("theme.not_utf8", file=rel))
             continue
         except SkipFile as e:
-            report.add(rel, str(e))
+            report.add(rel, e.message)
             continue
         report.themes.append(theme)
-        for problem in theme.problems:
+        for problem in theme.problem_messages:
             report.add(rel, problem)
         for point in theme.points:
             problem = quote_problem(point, by_id)
@@ -212,19 +216,19 @@ def check_themes(corpus_dir: Path, documents: list[Document], chunking: Chunking
                 if point.doc_id not in chunks:
                     chunks[point.doc_id] = chunk_document(by_id[point.doc_id], chunking)
                 if place(point, [c for c in chunks[point.doc_id] if c.section == point.section]) is None:
-                    problem = ("no passage of the index holds the whole quote (it crosses a passage boundary); "
-                               "quote fewer sentences")
+                    problem = msg("theme.crosses_boundary")
             if problem:
-                report.add(rel, f"{rel}: point {point.lead!r}: {problem}")
+                report.add(rel, msg("theme.point_problem", file=rel, lead=point.lead, problem=problem))
             if point.case_id and (point.case_id not in by_id or by_id[point.case_id].kind != "case"):
-                report.add(rel, f"{rel}: point {point.lead!r}: Voorbeeld {point.case_id!r} is not a practice case")
+                report.add(rel, msg("theme.point_problem", file=rel, lead=point.lead,
+                                    problem=msg("theme.case_not_case", case_id=point.case_id)))
     ids = [t.id for t in report.themes]
     for theme in report.themes:
         if ids.count(theme.id) > 1:
-            report.add(theme.source, f"{theme.source}: theme id {theme.id} is used by more than one file")
+            report.add(theme.source, msg("theme.duplicate_id", file=theme.source, theme_id=theme.id))
         for other in theme.related:
             if other not in ids:
-                report.add(theme.source, f"{theme.source}: related theme {other!r} does not exist")
+                report.add(theme.source, msg("theme.related_missing", file=theme.source, related=other))
     return report
 
 
@@ -285,8 +289,8 @@ class ThemeLibrary:
             for point in theme.points:
                 found = place(point, searcher.section_passages(point.doc_id, point.section))
                 if found is None:
-                    problems.append(f"{theme.source}: point {point.lead!r}: no passage of the index holds the whole "
-                                    "quote (it crosses a passage boundary); quote fewer sentences")
+                    problems.append(str(msg("theme.point_problem", file=theme.source, lead=point.lead,
+                                            problem=msg("theme.crosses_boundary"))))
                 else:
                     points.append(found)
             if points:
@@ -360,14 +364,24 @@ def _texts_of(theme: Theme) -> list[tuple[str, str]]:
         ("passage", f"{p.lead}. {p.quote}") for p in theme.points]
 
 
-def theme_vectors_blob(embedder, themes: Sequence[Theme]) -> bytes:
+def theme_texts(themes: Sequence[Theme]) -> list[tuple[str, str]]:
+    """(kind, text) of everything of the themes that is embedded, each once."""
+    return list(dict.fromkeys(pair for theme in themes for pair in _texts_of(theme)))
+
+
+def theme_vectors_blob(embedder, themes: Sequence[Theme], progress=None) -> bytes:
     """The embeddings of the themes' texts as an npz blob (no pickle), for the build: a process that
-    reads it embeds nothing at its first question."""
+    reads it embeds nothing at its first question. `progress(done, total)` is called per text (texts
+    cached in the process cost nothing)."""
     import io
 
-    pairs = list(dict.fromkeys(pair for theme in themes for pair in _texts_of(theme)))
-    vectors = (np.vstack([_embedded(embedder, kind, text) for kind, text in pairs]) if pairs
-               else np.zeros((0, 1), dtype=np.float32))
+    pairs = theme_texts(themes)
+    rows = []
+    for done, (kind, text) in enumerate(pairs, 1):
+        rows.append(_embedded(embedder, kind, text))
+        if progress is not None and (done == len(pairs) or done % 16 == 0):
+            progress(done, len(pairs))
+    vectors = np.vstack(rows) if rows else np.zeros((0, 1), dtype=np.float32)
     out = io.BytesIO()
     np.savez(out, spec=np.array(_spec_label(embedder)), kinds=np.array([k for k, _ in pairs], dtype=str),
              texts=np.array([t for _, t in pairs], dtype=str), vectors=vectors.astype(np.float32))
