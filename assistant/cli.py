@@ -26,31 +26,98 @@ def _print_json(data) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-def cmd_index(args, settings) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+class PlainProgress:
+    """Index build progress for a log (stderr not a terminal): one line when a phase starts, then at
+    most one per `step` of the phase (10 %) or every `seconds`, and one when it is done."""
 
+    def __init__(self, write, step: float = 0.1, seconds: float = 10.0, clock=None) -> None:
+        import time
+
+        self.write, self.step, self.seconds = write, step, seconds
+        self.clock = clock or time.monotonic
+        self.phase: str | None = None
+        self.started = self.last_time = 0.0
+        self.last_fraction = 0.0
+        self.finished = False
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        now = self.clock()
+        if message != self.phase:
+            self.phase, self.started, self.last_time, self.last_fraction, self.finished = message, now, now, 0.0, False
+            self._line(done, total, now)
+            return
+        if self.finished:
+            return
+        fraction = done / total if total else 1.0
+        if done >= total or fraction - self.last_fraction >= self.step or now - self.last_time >= self.seconds:
+            self._line(done, total, now)
+
+    def _line(self, done: int, total: int, now: float) -> None:
+        from assistant.messages import phase_label
+
+        label = phase_label(self.phase) if self.phase else "Working"
+        text = f"{label}: {done:,}/{total:,}"
+        if total:
+            text += f" ({100 * done / total:.0f} %"
+            elapsed = now - self.started
+            if 0 < done < total and elapsed > 0:
+                rate = done / elapsed
+                text += f", {rate:,.1f}/s, about {(total - done) / rate:,.0f} s left"
+            text += ")"
+        self.write(text)
+        self.last_time, self.last_fraction = now, (done / total if total else 1.0)
+        self.finished = done >= total
+
+
+def _rich_progress(err):
+    """A rich progress display for a terminal: phase label, bar, done/total, rate, elapsed and remaining time."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed:,.1f}/s" if task.speed else "", style="progress.data.speed")
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+                    TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(), TextColumn("left"),
+                    console=err, transient=True)
+
+
+def cmd_index(args, settings) -> int:
+    import contextlib
+
+    from rich.markup import escape
+
+    from assistant.messages import phase_label
     from assistant.pipeline import build_index
 
     err = _console(stderr=True)
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal and not args.progress,
-    ) as bar:
-        task = bar.add_task("Loading corpus", total=None)
+    rich_bar = err.is_terminal or args.progress
+    with (_rich_progress(err) if rich_bar else contextlib.nullcontext()) as bar:
+        if bar is None:
+            on_progress = PlainProgress(lambda line: err.print(line, markup=False, highlight=False))
+        else:
+            tasks: dict[str, int] = {}
 
-        def on_progress(done: int, total: int, message: str) -> None:
-            bar.update(task, completed=done, total=total or None, description="Embedding chunks")
+            def on_progress(done: int, total: int, message: str) -> None:
+                if message not in tasks:
+                    for task in tasks.values():  # the previous phase is over
+                        bar.update(task, visible=False)
+                    tasks[message] = bar.add_task(phase_label(message), total=total or None)
+                bar.update(tasks[message], completed=done, total=total or None)
 
         result = build_index(settings, rebuild=args.rebuild, progress=on_progress)
     for warning in result.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}")
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+    counts = f"{result.counts()}, {result.chunks} chunks"
     if result.up_to_date:
-        err.print(f"Index is up to date: {result.documents} documents, {result.chunks} chunks (build {result.build_id}).")
+        err.print(f"Index is up to date: {counts} (build {result.build_id}).")
     else:
         what = "Rebuilt" if args.rebuild else "Updated"
         parts = [f"{len(result.added)} added", f"{len(result.changed)} changed", f"{len(result.removed)} removed"]
         err.print(
-            f"{what} index: {result.documents} documents, {result.chunks} chunks "
+            f"{what} index: {counts} "
             f"({', '.join(parts)}; {result.embedded} chunks and their {result.sentences} sentences embedded in {result.seconds:.1f} s, build {result.build_id})."
         )
     return 0
@@ -73,15 +140,14 @@ def cmd_status(args, settings) -> int:
     out.print(f"Index:      {status.location} (build {status.build_id}, built {status.built_at})")
     out.print(f"Embedder:   {emb.get('backend')}:{emb.get('model')} {emb.get('version')} ({emb.get('dimension')} dims)")
     out.print(f"Chunking:   {status.chunking}")
-    out.print(f"Documents:  {len(status.documents)}   Chunks: {status.chunks}")
+    out.print(f"Documents:  {len(status.documents)} ({status.counts()})   Chunks: {status.chunks}")
     for doc in status.documents:
         out.print(f"  - {doc['doc_id']} [{doc['kind']}] {doc['title']} ({doc['chunks']} chunks)")
     for warning in status.warnings:
         out.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     if status.stale:
-        blocked = any(r.startswith("indexing is refused") for r in status.stale_reasons)
-        out.print("[yellow]Stale:[/yellow] " + "; ".join(status.stale_reasons)
-                  + (". Fix that, then run `assistant index`." if blocked else ". Run `assistant index`."))
+        out.print("[yellow]Stale:[/yellow] " + escape("; ".join(status.stale_reasons))
+                  + (". Fix that, then run `assistant index`." if status.refused else ". Run `assistant index`."))
     else:
         out.print("Up to date with the corpus.")
     return 0
@@ -262,11 +328,11 @@ def cmd_serve(args, settings) -> int:
     status = index_status(settings)
     if not status.exists:
         err.print(f"No index at {status.location} yet; building it from {settings.corpus_dir} (first start only).")
-        cmd_index(argparse.Namespace(rebuild=False, progress=True), settings)
+        cmd_index(argparse.Namespace(rebuild=False, progress=False), settings)
     elif not status.compatible:
         err.print(f"The index at {status.location} was built with another embedder, chunking or version of this "
                   "program; rebuilding it from the corpus (a few minutes, once).")
-        cmd_index(argparse.Namespace(rebuild=True, progress=True), settings)
+        cmd_index(argparse.Namespace(rebuild=True, progress=False), settings)
     elif status.stale:
         err.print("[yellow]note:[/yellow] the index is stale (" + "; ".join(status.stale_reasons) + "); run `assistant index` to update it.")
     host, port = args.host or settings.host, args.port or settings.port
@@ -286,7 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build or update the index from corpus/ (incremental by default)")
     p.add_argument("--rebuild", action="store_true", help="build a fresh index beside the live one and swap it in")
-    p.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
+    p.add_argument("--progress", action="store_true",
+                   help="show the progress bar even when not on a terminal (else: a progress line per phase "
+                        "every 10 %% or 10 s)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("status", help="show what is in the index and whether it is stale")

@@ -28,6 +28,8 @@ from assistant.evaluate import (
     score_answers,
 )
 from assistant.errors import CorpusError, IndexMismatchError, StoreError
+from assistant.messages import (PHASE_FILES, PHASE_PASSAGES, PHASE_SAVING, PHASE_SENTENCES, PHASE_THEMES, PHASES,
+                                Message, count_summary, msg)
 from assistant.models import CASE_FIELDS, Answer, Chunk, Document, Filters, Hit, LoadReport
 from assistant.answer import (
     MAX_CASES,
@@ -59,7 +61,7 @@ from assistant.retrieve import (
 from assistant.store import Build, Manifest, Store, disk_full_error, is_disk_full, open_store
 from assistant.text import sentence_spans
 from assistant.themes import (THEME_VECTORS_BLOB, Theme, ThemeLibrary, ThemeReport, check_themes, seed_vectors,
-                              theme_files, theme_vectors_blob)
+                              theme_files, theme_texts, theme_vectors_blob)
 
 logger = logging.getLogger(__name__)
 # A practice case is shown when its similarity is within this margin of the best passage's.
@@ -70,7 +72,14 @@ PIPELINE_VERSION = 2  # 2: sentence units with vectors stored with every passage
 
 
 class Progress(Protocol):
+    """Progress of an index build: `message` is the phase key, one of PHASES in this order --
+    "files" (corpus files read), "passages" (passages embedded), "sentences" (their sentences
+    embedded), "themes" (theme texts embedded), "saving" (passages written, plus one last step for
+    the documents, search index and activation). Within a phase `done` rises from 0 to `total`.
+    `assistant.messages.phase_label(key, "nl")` gives the label to show."""
+
     def __call__(self, done: int, total: int, message: str) -> None: ...
+
 
 
 def _no_progress(done: int, total: int, message: str) -> None:
@@ -96,13 +105,20 @@ def check_compatible(manifest: Manifest, settings: Settings) -> None:
         )
 
 
-def embed_units(chunks: Sequence[Chunk], embedder: Embedder, batch: int = 32) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
+def embed_units(chunks: Sequence[Chunk], embedder: Embedder, batch: int = 32,
+                progress: Callable[[int, int], None] | None = None) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
     """Every passage's sentences (spans into its text) and their vectors: what the answer step scores
-    as excerpts and retrieval matches as sentence windows, embedded once here instead of per question."""
+    as excerpts and retrieval matches as sentence windows, embedded once here instead of per question.
+    `progress(done, total)` counts sentences: once with 0, then after each batch."""
     spans = [sentence_spans(c.text) for c in chunks]
     texts = [c.text[a:b] for c, sp in zip(chunks, spans) for a, b in sp]
-    vectors = [np.asarray(embedder.embed_passages(texts[i : i + batch]), dtype=np.float32)
-               for i in range(0, len(texts), batch)]
+    vectors = []
+    if progress is not None:
+        progress(0, len(texts))
+    for i in range(0, len(texts), batch):
+        vectors.append(np.asarray(embedder.embed_passages(texts[i : i + batch]), dtype=np.float32))
+        if progress is not None:
+            progress(min(i + batch, len(texts)), len(texts))
     matrix = np.concatenate(vectors) if vectors else np.zeros((0, embedder.spec.dimension), np.float32)
     out, pos = [], 0
     for sp in spans:
@@ -122,20 +138,40 @@ class IndexResult:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     kept_broken: list[str] = field(default_factory=list)  # files now unreadable whose previous version stays indexed
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # English: the texts of warning_messages
     seconds: float = 0.0
     up_to_date: bool = False
+    warning_messages: list[Message] = field(default_factory=list)  # `.text("nl")` for the Beheer tab
+    document_count: int = 0  # indexed files that are not practice cases (of `documents`)
+    case_count: int = 0  # indexed practice cases (kind "case")
+
+    def counts(self, language: str = "en") -> str:
+        """"5 documents, 32 practice cases" / "5 documenten, 32 praktijkvoorbeelden"."""
+        return count_summary(self.document_count, self.case_count, language)
+
+
+def theme_warning_messages(report: ThemeReport) -> list[Message]:
+    """One warning per theme problem (a quote no longer verbatim, a pointer that does not resolve, ...):
+    such a theme is left out of the chat and the app until it is fixed."""
+    return [msg("theme.warning", problem=p) for p in report.messages]
 
 
 def theme_warnings(report: ThemeReport) -> list[str]:
-    """One warning per theme problem (a quote no longer verbatim, a pointer that does not resolve, ...):
-    such a theme is left out of the chat and the app until it is fixed."""
-    return [f"theme {p} (the theme is not used until this is fixed)" for p in report.problems]
+    """`theme_warning_messages` in English."""
+    return [str(m) for m in theme_warning_messages(report)]
 
 
-def load_indexable_corpus(settings: Settings) -> LoadReport:
+def split_counts(kinds) -> tuple[int, int]:
+    """(documents, practice cases) among document kinds."""
+    kinds = list(kinds)
+    cases = sum(1 for k in kinds if k == "case")
+    return len(kinds) - cases, cases
+
+
+def load_indexable_corpus(settings: Settings, progress: Callable[[int, int], None] | None = None) -> LoadReport:
     """The corpus as indexing reads it: with the settings' chunking and passage bound per document."""
-    return load_corpus(settings.corpus_dir, chunking=settings.chunking, max_passages=settings.document_passage_limit)
+    return load_corpus(settings.corpus_dir, chunking=settings.chunking, max_passages=settings.document_passage_limit,
+                       progress=progress)
 
 
 def build_index(
@@ -148,13 +184,14 @@ def build_index(
 ) -> IndexResult:
     """Bring the index in line with the corpus: incremental by default, from scratch with rebuild=True.
 
-    Changes are written into a new build which is activated only when complete.
+    Changes are written into a new build which is activated only when complete. `progress` is called
+    with each phase key of PHASES in order (see Progress); an up-to-date index reports "files" only.
     """
     started = time.perf_counter()
     corpus_dir = settings.corpus_dir
     if not corpus_dir.is_dir():
         raise CorpusError(f"Corpus folder {corpus_dir} does not exist; create it or set ASSISTANT_CORPUS_DIR.")
-    report = load_indexable_corpus(settings)
+    report = load_indexable_corpus(settings, lambda done, total: progress(done, total, PHASE_FILES))
     if report.conflicts:  # never resolved by file order: a forged file must not replace a genuine source
         raise CorpusError(
             f"Cannot index {corpus_dir}: {'; '.join(report.conflict_messages())}. Nothing was indexed; the live "
@@ -186,6 +223,10 @@ def build_index(
         added = sorted(s for s in by_source if s not in old_files)
         changed = sorted(s for s in by_source if s in old_files and old_files[s]["sha256"] != by_source[s].content_hash)
         removed = sorted(s for s in old_files if s not in by_source and s not in kept_broken)
+        warning_messages = (list(report.warning_messages) + [msg("index.kept_previous", file=s) for s in kept_broken]
+                            + theme_warning_messages(themes))
+        document_count, case_count = split_counts(
+            [d.kind for d in report.documents] + [old_files[s].get("kind") for s in kept_broken])
         result = IndexResult(
             build_id=previous.build_id if previous else "",
             documents=len(report.documents) + len(kept_broken),
@@ -195,9 +236,10 @@ def build_index(
             changed=changed,
             removed=removed,
             kept_broken=kept_broken,
-            warnings=list(report.warnings)
-            + [f"{s}: kept the previously indexed version until the file is fixed" for s in kept_broken]
-            + theme_warnings(themes),
+            warnings=[str(m) for m in warning_messages],
+            warning_messages=warning_messages,
+            document_count=document_count,
+            case_count=case_count,
         )
         if previous is not None and not (added or changed or removed):
             _add_missing_build_data(store, previous, by_source)  # a build from before these were stored
@@ -214,15 +256,27 @@ def build_index(
             for source in changed + removed:
                 build.delete_source(source)
             total = len(chunks)
-            progress(0, total, "embedding")
             batch = settings.embed_batch_size
+            progress(0, total, PHASE_PASSAGES)
+            vectors = []
             for i in range(0, total, batch):
                 part = chunks[i : i + batch]
-                vectors = embedder.embed_passages([c.embedding_text() for c in part])
-                units = embed_units(part, embedder, batch)
-                build.add(part, vectors, units)
-                result.sentences += sum(len(spans) for spans, _ in units)
-                progress(min(i + batch, total), total, "embedding")
+                vectors.append(np.asarray(embedder.embed_passages([c.embedding_text() for c in part]), np.float32))
+                progress(min(i + batch, total), total, PHASE_PASSAGES)
+                store.heartbeat()
+
+            def sentences_done(done: int, count: int) -> None:
+                progress(done, count, PHASE_SENTENCES)
+                store.heartbeat()
+
+            units = embed_units(chunks, embedder, batch, sentences_done)
+            result.sentences = sum(len(spans) for spans, _ in units)
+            theme_blob = _theme_vectors(themes.ok_themes(), embedder, previous,
+                                        lambda done, count: progress(done, count, PHASE_THEMES))
+            progress(0, total + 1, PHASE_SAVING)
+            for n, i in enumerate(range(0, total, batch)):
+                build.add(chunks[i : i + batch], vectors[n], units[i : i + batch])
+                progress(min(i + batch, total), total + 1, PHASE_SAVING)
                 store.heartbeat()
             files = {s: dict(old_files[s]) for s in old_files if s not in changed and s not in removed}
             for doc in to_embed:
@@ -246,12 +300,12 @@ def build_index(
                     f"Index build {build.build_id} holds {build.count()} chunks but its manifest lists "
                     f"{manifest.chunk_count}; run `assistant index --rebuild`."
                 )
-            progress(total, total, "saving documents and search index")
             store.save_documents(build, build_documents(previous, by_source, files))
-            persist_search_index(store, build, _theme_vectors(themes.ok_themes(), embedder, previous))
+            persist_search_index(store, build, theme_blob)
             store.heartbeat()
             store.save_manifest(build, manifest)
             store.activate(build)
+            progress(total + 1, total + 1, PHASE_SAVING)
         except BaseException as e:
             store.discard(build.build_id)
             if isinstance(e, Exception) and not isinstance(e, StoreError) and is_disk_full(e):
@@ -317,9 +371,12 @@ def persist_search_index(store: Store, build: Build, theme_vectors: bytes | None
     store.save_search_index(build, blobs)
 
 
-def _theme_vectors(themes: Sequence[Theme], embedder: Embedder, previous: Build | None) -> bytes | None:
+def _theme_vectors(themes: Sequence[Theme], embedder: Embedder, previous: Build | None,
+                   progress: Callable[[int, int], None] | None = None) -> bytes | None:
     """The embeddings of the usable themes' texts for a new build; texts the previous build stored are
-    taken from it, not embedded again."""
+    taken from it, not embedded again. `progress(done, total)` counts the texts (0 of 0 without themes)."""
+    if progress is not None:
+        progress(0, len(theme_texts(themes)))
     if not themes:
         return None
     if previous is not None:
@@ -333,7 +390,7 @@ def _theme_vectors(themes: Sequence[Theme], embedder: Embedder, previous: Build 
                     fh.close()
         except Exception as e:  # noqa: BLE001 - the previous build's vectors only save time
             logger.warning("theme vectors of build %s not reused (%s); embedding them again", previous.build_id, e)
-    return theme_vectors_blob(embedder, themes)
+    return theme_vectors_blob(embedder, themes, progress)
 
 
 def _add_missing_build_data(store: Store, build: Build, by_source: dict[str, Document]) -> None:
@@ -355,12 +412,34 @@ class IndexStatus:
     documents: list[dict] = field(default_factory=list)
     chunks: int = 0
     stale: bool = True
-    stale_reasons: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    stale_reasons: list[str] = field(default_factory=list)  # English: the texts of stale_messages
+    warnings: list[str] = field(default_factory=list)  # English: the texts of warning_messages
     compatible: bool = False  # built with this version's embedder, chunking and pipeline (else unusable)
+    stale_messages: list[Message] = field(default_factory=list)  # `.text("nl")` for the Beheer tab
+    warning_messages: list[Message] = field(default_factory=list)
+    document_count: int = 0  # indexed files that are not practice cases
+    case_count: int = 0  # indexed practice cases (kind "case")
+    refused: bool = False  # indexing is refused until an id conflict is fixed
+
+    def __post_init__(self) -> None:
+        if self.stale_messages and not self.stale_reasons:
+            self.stale_reasons = [str(m) for m in self.stale_messages]
+        if self.warning_messages and not self.warnings:
+            self.warnings = [str(m) for m in self.warning_messages]
+
+    def counts(self, language: str = "en") -> str:
+        """"5 documents, 32 practice cases" / "5 documenten, 32 praktijkvoorbeelden"."""
+        return count_summary(self.document_count, self.case_count, language)
+
+    def stale_texts(self, language: str = "en") -> list[str]:
+        return [m.text(language) for m in self.stale_messages]
+
+    def warning_texts(self, language: str = "en") -> list[str]:
+        return [m.text(language) for m in self.warning_messages]
 
     def to_dict(self) -> dict:
-        return self.__dict__.copy()
+        """JSON-ready: the messages as their English texts (stale_reasons, warnings)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("stale_messages", "warning_messages")}
 
 
 def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
@@ -368,23 +447,27 @@ def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
     store = store or open_store(settings.index_dir, settings.chroma_url)
     build_id = store.current_build_id()
     if build_id is None:
-        return IndexStatus(location=store.location, exists=False, stale_reasons=["no index built yet"])
+        return IndexStatus(location=store.location, exists=False, stale_messages=[msg("status.no_index")])
     manifest = store.read_manifest(build_id)
-    reasons = []
+    reasons: list[Message] = []
     if manifest.fingerprint != fingerprint(settings):
-        reasons.append("built with another embedder, chunking or version of this program (run `assistant index --rebuild`)")
+        reasons.append(msg("status.other_fingerprint"))
     # Files that fail to load are warnings, not staleness: indexing would skip them too.
     report = load_indexable_corpus(settings) if settings.corpus_dir.is_dir() else None
-    conflicts = report.conflict_messages() if report else []
-    reasons += [f"indexing is refused until this is fixed: {c}" for c in conflicts]
+    conflicts = report.conflicts_as_messages() if report else []
+    reasons += [msg("status.refused", problem=c) for c in conflicts]
     current = {d.source: d.content_hash for d in report.documents} if report else {}
     present = corpus_sources(settings.corpus_dir) if report else set()
     new = sorted(set(current) - set(manifest.files))
     gone = sorted(set(manifest.files) - present)
     edited = sorted(s for s in set(current) & set(manifest.files) if current[s] != manifest.files[s]["sha256"])
-    for label, items in (("new", new), ("deleted", gone), ("changed", edited)):
+    for key, items in (("status.new_files", new), ("status.deleted_files", gone), ("status.changed_files", edited)):
         if items:
-            reasons.append(f"{label} file(s): {', '.join(items)}")
+            reasons.append(msg(key, files=items))
+    warnings = (report.warning_messages + conflicts
+                + theme_warning_messages(check_themes(settings.corpus_dir, report.documents, settings.chunking))
+                if report else [msg("status.no_corpus", folder=str(settings.corpus_dir))])
+    document_count, case_count = split_counts(f.get("kind") for f in manifest.files.values())
     return IndexStatus(
         location=store.location,
         exists=True,
@@ -395,11 +478,12 @@ def index_status(settings: Settings, store: Store | None = None) -> IndexStatus:
         documents=[{"source": s, **{k: v for k, v in f.items() if k != "sha256"}} for s, f in sorted(manifest.files.items())],
         chunks=manifest.chunk_count,
         stale=bool(reasons),
-        stale_reasons=reasons,
+        stale_messages=reasons,
         compatible=manifest.fingerprint == fingerprint(settings),
-        warnings=(report.warnings + conflicts
-                  + theme_warnings(check_themes(settings.corpus_dir, report.documents, settings.chunking)) if report
-                  else [f"corpus folder {settings.corpus_dir} does not exist"]),
+        warning_messages=warnings,
+        document_count=document_count,
+        case_count=case_count,
+        refused=bool(conflicts),
     )
 
 

@@ -22,10 +22,12 @@ def test_index_status_search_round_trip(cli_env, capsys):
     assert main(["index"]) == 0
     err = capsys.readouterr().err
     assert "5 added" in err and "empty.md" in err and "rooster.xlsx" in err
+    assert "Updated index: 3 documents, 2 practice cases, " in err
 
     assert main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert {d["source"] for d in status["documents"]} == GOOD_SOURCES and status["stale"] is False
+    assert (status["document_count"], status["case_count"], status["refused"]) == (3, 2, False)
 
     assert main(["search", "Hoeveel", "subsidie", "voor", "een", "traject?", "--k", "2", "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)
@@ -37,10 +39,10 @@ def test_index_status_search_round_trip(cli_env, capsys):
     assert "Zelfsturende teams in de bakkerij" in capsys.readouterr().out
 
     assert main(["index"]) == 0
-    assert "up to date" in capsys.readouterr().err
+    assert "Index is up to date: 3 documents, 2 practice cases, " in capsys.readouterr().err
     assert main(["status"]) == 0
     out = capsys.readouterr().out
-    assert "Documents:  5" in out and "Up to date" in out and "warning:" in out
+    assert "Documents:  5 (3 documents, 2 practice cases)" in out and "Up to date" in out and "warning:" in out
 
 
 def test_rebuild_flag(cli_env, capsys):
