@@ -1,13 +1,18 @@
-"""Maintainer actions behind the Beheer tab: password check and document upload.
+"""Maintainer actions behind the Beheer tab: password check, document upload and deletion.
 
 Uploads are checked before anything is written: allowed type (by extension and content), size,
 UTF-8 text or a PDF with a text layer (within bounds on pages, text and time), a safe file name
 made from the original name (no directories, no path traversal), a document the corpus loader
 accepts and that stays within the passage bound, and an id that belongs to no other file. An
 existing file is only replaced when the maintainer asks for it (replace=True). The file is written
-atomically into corpus/documents/.
+atomically into corpus/documents/. A name the index never reads (README.md, readme.txt) is refused.
 
-UploadError messages are shown to the (Dutch) maintainers as they are: they are in Dutch.
+`deletable_documents` lists the files of corpus/documents/ a maintainer may delete and
+`delete_document` deletes one of them; practice cases, themes and anything outside corpus/documents/
+are refused.
+
+AdminError messages (UploadError, DeleteError) are shown to the (Dutch) maintainers as they are:
+they are in Dutch.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.config import ChunkingSettings, format_mb, passage_limit
-from assistant.corpus import SkipFile, load_corpus, parse_document, slugify
+from assistant.corpus import SkipFile, corpus_files, is_candidate, load_corpus, load_file, parse_document, slugify
 from assistant.errors import AssistantError
+from assistant.messages import Message
 from assistant.models import Document
 
 ALLOWED_EXTENSIONS = (".md", ".txt", ".pdf")
@@ -43,8 +49,19 @@ PDF_MAX_STREAM_BYTES = 20_000_000
 _PDF_FIX = "sla de PDF opnieuw op als PDF (bijvoorbeeld via Afdrukken > Opslaan als PDF) of upload de tekst als .md of .txt"
 
 
-class UploadError(AssistantError):
+DOCUMENTS_FOLDER = "documents"  # the only folder of the corpus that uploads write and deletions touch
+
+
+class AdminError(AssistantError):
+    """A maintainer action was refused; the message (Dutch) names the problem and the fix."""
+
+
+class UploadError(AdminError):
     """An uploaded file was refused; the message (Dutch) names the problem and the fix."""
+
+
+class DeleteError(AdminError):
+    """Deleting a document was refused; the message (Dutch) names the problem and the fix."""
 
 
 def password_ok(given: str | None, expected: str | None) -> bool:
@@ -194,8 +211,8 @@ def _check_document(text: str, rel: str, name: str, chunking: ChunkingSettings, 
     try:
         doc = parse_document(text.encode("utf-8"), rel)
     except SkipFile as e:
-        raise UploadError(f"{name!r} kan zo niet worden geïndexeerd ({e}); pas het bestand aan en upload het "
-                          "opnieuw.") from e
+        raise UploadError(f"{name!r} kan zo niet worden geïndexeerd ({e.message.text('nl')}); pas het bestand "
+                          "aan en upload het opnieuw.") from e
     count = len(chunk_document(doc, chunking))
     if count > max_passages:
         raise UploadError(
@@ -273,6 +290,11 @@ def save_upload(
     target = (folder / f"{slug}{ext}").resolve()
     if target.parent != folder:  # cannot happen with a slug, checked anyway
         raise UploadError(f"{original_name!r} zou buiten {folder} worden opgeslagen; geef het een andere naam.")
+    if not is_candidate(f"{DOCUMENTS_FOLDER}/{target.name}"):  # README.md, readme.txt: they describe the folder
+        raise UploadError(
+            f"{original_name!r} zou worden opgeslagen als {target.name}, en een bestand met die naam beschrijft de "
+            "corpusmap: de index leest het nooit. Geef het bestand een andere naam (bijvoorbeeld de titel van het "
+            "document) en upload het opnieuw.")
     doc = _check_document(text, f"documents/{target.name}", original_name, chunking, max_passages)
     _check_claims(doc, target, corpus_dir, original_name, replace)
     folder.mkdir(parents=True, exist_ok=True)
@@ -286,3 +308,77 @@ def save_upload(
         Path(tmp).unlink(missing_ok=True)
         raise
     return SavedUpload(target, replaced)
+
+
+# --- deleting ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeletableDocument:
+    """A file of corpus/documents/ a maintainer may delete, as the Beheer tab lists it."""
+
+    source: str  # path relative to the corpus folder, "documents/x.md": what delete_document takes
+    id: str  # "" when the file cannot be loaded
+    title: str  # the file name when it cannot be loaded
+    kind: str  # "" when it cannot be loaded
+    problem: Message | None = None  # why the index skips it (`.text("nl")`), None when it loads
+
+
+def deletable_documents(corpus_dir: Path) -> list[DeletableDocument]:
+    """The files under corpus/documents/ the index reads (READMEs and hidden files left out), sorted by
+    source; a file the index skips is listed too (id and kind empty, `problem` says why), so a broken
+    upload can be removed. Practice cases (corpus/cases/) and themes are never listed."""
+    folder = corpus_dir / DOCUMENTS_FOLDER
+    if not folder.is_dir():
+        return []
+    listed = []
+    for path in corpus_files(corpus_dir):
+        source = path.relative_to(corpus_dir).as_posix()
+        if not source.startswith(DOCUMENTS_FOLDER + "/"):
+            continue
+        try:
+            doc = load_file(path, corpus_dir)
+        except SkipFile as e:
+            listed.append(DeletableDocument(source, "", path.name, "", e.message))
+        except OSError:
+            listed.append(DeletableDocument(source, "", path.name, ""))
+        else:
+            listed.append(DeletableDocument(source, doc.id, doc.title, doc.kind))
+    return listed
+
+
+def delete_document(corpus_dir: Path, source: str) -> Path:
+    """Delete one file of corpus/documents/ (`source` as deletable_documents lists it, "documents/x.md")
+    and return its path. Refused (DeleteError, Dutch) for anything else: practice cases, themes, files
+    outside the corpus folder, absolute paths or paths with '..', hidden files, READMEs, unknown names.
+    The index changes only at the next `build_index` (the Beheer tab's "Index bijwerken")."""
+    from pathlib import PurePosixPath
+
+    shown = repr(source) if isinstance(source, str) else repr(str(source))
+    if not isinstance(source, str) or not source.strip():
+        raise DeleteError("Er is geen document gekozen; kies het document dat je wilt verwijderen uit de lijst.")
+    rel = PurePosixPath(source)
+    if "\\" in source or rel.is_absolute() or ":" in source or any(part in ("..", ".") for part in rel.parts):
+        raise DeleteError(f"{shown} is geen document van het corpus (alleen een pad als 'documents/naam.md' mag); "
+                          "kies het document uit de lijst.")
+    if not rel.parts or rel.parts[0] != DOCUMENTS_FOLDER or len(rel.parts) < 2:
+        raise DeleteError(f"{shown} ligt niet in de map documents/; alleen documenten daar kunnen hier worden "
+                          "verwijderd. Praktijkvoorbeelden (cases/) en thema's (themes/) beheer je in de corpusmap zelf.")
+    folder = (corpus_dir / DOCUMENTS_FOLDER).resolve()
+    path = corpus_dir / rel
+    try:
+        path.parent.resolve().relative_to(folder)
+    except ValueError:
+        raise DeleteError(f"{shown} ligt buiten de map documents/ (via een snelkoppeling); dat wordt niet "
+                          "verwijderd.") from None
+    if not is_candidate(source) or not path.is_file():
+        raise DeleteError(f"Er is geen document {shown} in de map documents/; vernieuw de lijst en kies een "
+                          "document dat er staat.")
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        raise DeleteError(f"{shown} is intussen al verwijderd; vernieuw de lijst.") from None
+    except OSError as e:
+        raise DeleteError(f"{shown} kan niet worden verwijderd ({e.strerror}); controleer de rechten op de "
+                          "corpusmap.") from e
+    return path

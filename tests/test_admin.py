@@ -150,8 +150,8 @@ def test_the_same_file_name_is_replaced_only_with_the_checkbox(tmp_path, real_co
 
 
 def test_an_upload_the_index_would_skip_is_refused(tmp_path, real_corpus):
-    for text, detail in [("---\ntitle: [kapot\n---\n\nTekst.\n", "YAML"),
-                         ("---\nkind: roman\n---\n\nTekst.\n", "kind 'roman' is unknown")]:
+    for text, detail in [("---\ntitle: [kapot\n---\n\nTekst.\n", "de front matter is geen geldige YAML (regel 2)"),
+                         ("---\nkind: roman\n---\n\nTekst.\n", "de soort (kind) 'roman' is onbekend")]:
         with pytest.raises(UploadError, match="kan zo niet worden geïndexeerd") as refused:
             save_upload(_upload(tmp_path, text), "nieuw.md", real_corpus, max_bytes=1_000_000)
         assert detail in str(refused.value) and "pas het bestand aan" in str(refused.value)
@@ -341,3 +341,115 @@ def test_half_a_megabyte_limit_accepts_smaller_files_and_names_itself_correctly(
         save_upload(src, "groot.md", tmp_path / "corpus", max_bytes=limit)
     assert str(refused.value) == ("'groot.md' is 0,63 MB (630.000 bytes); de grens is 0,5 MB (500.000 bytes, "
                                   "ASSISTANT_UPLOAD_MAX_MB). Verklein of splits het bestand.")
+
+
+# --- names the index never reads; deleting documents --------------------------------------------------
+
+@pytest.mark.parametrize("name,saved_as", [
+    ("README.md", "readme.md"), ("readme.txt", "readme.txt"), ("ReadMe.PDF", "readme.md"), ("docs/README.md", "readme.md"),
+])
+def test_an_upload_under_a_name_the_index_never_reads_is_refused(tmp_path, real_corpus, name, saved_as):
+    from assistant.corpus import corpus_sources
+
+    before = sorted(p.name for p in (real_corpus / "documents").iterdir())
+    data = minimal_pdf("Over de map") if name.lower().endswith(".pdf") else "# Over de map\n\nUitleg.\n".encode()
+    src = tmp_path / "upload.bin"
+    src.write_bytes(data)
+    with pytest.raises(UploadError) as refused:
+        save_upload(src, name, real_corpus, max_bytes=1_000_000, replace=True)
+    message = str(refused.value)
+    assert f"opgeslagen als {saved_as}" in message and "de index leest het nooit" in message
+    assert "Geef het bestand een andere naam" in message
+    assert sorted(p.name for p in (real_corpus / "documents").iterdir()) == before  # nothing written
+    assert f"documents/{saved_as}" not in corpus_sources(real_corpus)
+
+
+@pytest.mark.parametrize("name,data,message", [
+    ("leeg.md", b"", "is leeg"),
+    ("kapot.md", b"---\ntitle: [kapot\n---\n\nTekst.\n", "geen geldige YAML"),
+    ("open.md", b"---\ntitle: Open\n\nTekst.\n", "geen afsluitende regel '---'"),
+    ("alleen-kop.md", b"---\ntitle: Niets\n---\n", "heeft front matter maar geen tekst"),
+])
+def test_a_refused_upload_leaves_the_corpus_folder_unchanged(tmp_path, real_corpus, name, data, message):
+    before = {p: p.read_bytes() for p in real_corpus.rglob("*") if p.is_file()}
+    src = tmp_path / "upload.bin"
+    src.write_bytes(data)
+    with pytest.raises(UploadError, match=message):
+        save_upload(src, name, real_corpus, max_bytes=1_000_000)
+    assert {p: p.read_bytes() for p in real_corpus.rglob("*") if p.is_file()} == before
+
+
+def test_deletable_documents_lists_documents_only(corpus_dir):
+    from assistant.admin import deletable_documents
+
+    (corpus_dir / "documents" / "README.md").write_text("# Uitleg\n", encoding="utf-8")
+    (corpus_dir / "documents" / ".verborgen.md").write_text("Tekst.\n", encoding="utf-8")
+    listed = {d.source: d for d in deletable_documents(corpus_dir)}
+    assert set(listed) == {
+        "documents/bakkerij-teams.md", "documents/broken-front-matter.md", "documents/empty.md",
+        "documents/latin1.md", "documents/metaal-opleiden.txt", "documents/rooster.xlsx",
+        "documents/subsidie-regeling.md"}  # no cases, no README, no hidden file
+    regeling = listed["documents/subsidie-regeling.md"]
+    assert (regeling.id, regeling.title, regeling.kind, regeling.problem) == (
+        "subsidie-regeling", "Stimuleringsregeling voor het mkb", "advies", None)
+    broken = listed["documents/broken-front-matter.md"]
+    assert broken.id == "" and broken.title == "broken-front-matter.md" and "geen geldige YAML" in broken.problem.text("nl")
+    assert deletable_documents(corpus_dir.parent / "nergens") == []
+
+
+def test_delete_document_removes_one_document(corpus_dir):
+    from assistant.admin import deletable_documents, delete_document
+    from assistant.corpus import load_corpus
+
+    path = delete_document(corpus_dir, "documents/subsidie-regeling.md")
+    assert path == corpus_dir / "documents" / "subsidie-regeling.md" and not path.exists()
+    assert "documents/subsidie-regeling.md" not in {d.source for d in deletable_documents(corpus_dir)}
+    assert "subsidie-regeling" not in {d.id for d in load_corpus(corpus_dir).documents}
+    assert not delete_document(corpus_dir, "documents/empty.md").exists()  # a file the index skips may go too
+
+
+@pytest.mark.parametrize("source,message", [
+    ("cases/case-korenschoof.md", "ligt niet in de map documents/"),
+    ("themes/theme-zelfsturing.md", "ligt niet in de map documents/"),
+    ("bakkerij-teams.md", "ligt niet in de map documents/"),
+    ("documents", "ligt niet in de map documents/"),
+    ("documents/../cases/case-korenschoof.md", "geen document van het corpus"),
+    ("../corpus/documents/bakkerij-teams.md", "geen document van het corpus"),
+    ("documents/../../buiten.txt", "geen document van het corpus"),
+    ("/etc/passwd", "geen document van het corpus"),
+    ("{corpus}/documents/bakkerij-teams.md", "geen document van het corpus"),
+    ("documents\\..\\cases\\case-korenschoof.md", "geen document van het corpus"),
+    ("C:/corpus/documents/bakkerij-teams.md", "geen document van het corpus"),
+    ("documents/bestaat-niet.md", "Er is geen document 'documents/bestaat-niet.md'"),
+    ("documents/README.md", "Er is geen document"),
+    ("documents/.verborgen.md", "Er is geen document"),
+    ("documents/sub", "Er is geen document"),
+    ("", "Er is geen document gekozen"),
+    ("   ", "Er is geen document gekozen"),
+])
+def test_delete_document_refuses_anything_else(corpus_dir, tmp_path, source, message):
+    from assistant.admin import AdminError, DeleteError, delete_document
+
+    (corpus_dir / "documents" / "README.md").write_text("# Uitleg\n", encoding="utf-8")
+    (corpus_dir / "documents" / ".verborgen.md").write_text("Tekst.\n", encoding="utf-8")
+    (corpus_dir / "documents" / "sub").mkdir()
+    (corpus_dir / "themes").mkdir()
+    (corpus_dir / "themes" / "theme-zelfsturing.md").write_text("---\nid: theme-zelfsturing\n---\n", encoding="utf-8")
+    (tmp_path / "buiten.txt").write_text("Buiten het corpus.\n", encoding="utf-8")
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    with pytest.raises(DeleteError, match=message) as refused:
+        delete_document(corpus_dir, source.replace("{corpus}", str(corpus_dir)))
+    assert isinstance(refused.value, AdminError) and not isinstance(refused.value, UploadError)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == before  # nothing deleted
+
+
+def test_delete_document_refuses_a_link_out_of_the_documents_folder(corpus_dir, tmp_path):
+    from assistant.admin import DeleteError, delete_document
+
+    outside = tmp_path / "elders"
+    outside.mkdir()
+    (outside / "geheim.md").write_text("Niet van het corpus.\n", encoding="utf-8")
+    (corpus_dir / "documents" / "link").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(DeleteError, match="buiten de map documents/"):
+        delete_document(corpus_dir, "documents/link/geheim.md")
+    assert (outside / "geheim.md").exists()
