@@ -27,7 +27,7 @@ from pathlib import Path
 
 from assistant.config import ChunkingSettings, format_mb, passage_limit
 from assistant.corpus import SkipFile, corpus_files, is_candidate, load_corpus, load_file, parse_document, slugify
-from assistant.errors import AssistantError
+from assistant.errors import UserError
 from assistant.messages import Message
 from assistant.models import Document
 
@@ -52,7 +52,7 @@ _PDF_FIX = "sla de PDF opnieuw op als PDF (bijvoorbeeld via Afdrukken > Opslaan 
 DOCUMENTS_FOLDER = "documents"  # the only folder of the corpus that uploads write and deletions touch
 
 
-class AdminError(AssistantError):
+class AdminError(UserError):
     """A maintainer action was refused; the message (Dutch) names the problem and the fix."""
 
 

@@ -332,10 +332,12 @@ def refusal_reason(question: str, retrieval: Retrieval, terms: Sequence[QueryTer
     return None
 
 
-def refusal(language: str, notices: Iterable[str] = (), reason: str = "low_evidence") -> Answer:
-    """The fixed refusal sentence plus questions the corpus can answer; `reason` is recorded (REFUSAL_REASONS)."""
+def refusal(language: str, notices: Iterable[str] = (), reason: str = "low_evidence",
+            suggestions: Sequence[str] = ()) -> Answer:
+    """The fixed refusal sentence plus questions the corpus can answer (`suggestions`, nearest to what was
+    asked; else a fixed list); `reason` is recorded (REFUSAL_REASONS)."""
     t = TEXTS[language]
-    suggestions = SUGGESTIONS[language]
+    suggestions = list(suggestions) or SUGGESTIONS[language]
     text = CANNOT_ANSWER[language] + "\n\n" + t["suggest"] + "\n" + "\n".join(f"- {s}" for s in suggestions)
     return Answer(text=text, citations=[], cases=[], refused=True, mode="extractive", language=language,
                   notices=list(notices), suggestions=list(suggestions), refusal_reason=reason)

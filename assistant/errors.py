@@ -2,7 +2,15 @@
 
 
 class AssistantError(Exception):
-    """Base for every error the CLI and UI show to a user as one clear line."""
+    """Base for every error the CLI and UI show to a user as one clear line.
+
+    The message is for the CLI and the log (English). `nl`, when given, is what the web app shows instead
+    (Dutch, naming the problem and the fix); without it the app shows its Dutch text for the error's kind.
+    """
+
+    def __init__(self, *args: object, nl: str | None = None) -> None:
+        super().__init__(*args)
+        self.nl = nl
 
 
 class ConfigError(AssistantError):
@@ -32,3 +40,7 @@ class EmbedderError(AssistantError):
 
 class GoldSetError(AssistantError):
     """An evaluation gold file cannot be read."""
+
+
+class UserError(AssistantError):
+    """A refusal written for the app's user, in their language (Dutch): shown as it is."""

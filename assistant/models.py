@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,6 +214,19 @@ class Answer:
             "timings": {k: round(v, 1) for k, v in self.timings.items()}, "build_id": self.build_id,
             "evidence": self.evidence, "refusal_reason": self.refusal_reason, "theme": self.theme,
         }
+
+    def renumbered(self, offset: int) -> "Answer":
+        """A copy whose citation numbers start after `offset` ([1] -> [offset + 1]), for showing it after
+        another answer's sources (the intake's plan) without two sources sharing a number."""
+        if not offset:
+            return self
+        moved = copy.deepcopy(self)
+        moved.text = re.sub(r"\[(\d{1,3})\]", lambda m: f"[{int(m.group(1)) + offset}]", self.text)
+        for c in moved.citations:
+            c.n += offset
+        for case in moved.cases:
+            case.citation += offset
+        return moved
 
 
 @dataclass

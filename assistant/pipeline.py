@@ -27,10 +27,10 @@ from assistant.evaluate import (
     metrics_by_type,
     score_answers,
 )
-from assistant.errors import CorpusError, IndexMismatchError, StoreError
+from assistant.errors import AssistantError, CorpusError, IndexMismatchError, StoreError
 from assistant.messages import (PHASE_FILES, PHASE_PASSAGES, PHASE_SAVING, PHASE_SENTENCES, PHASE_THEMES, PHASES,
                                 Message, count_summary, msg)
-from assistant.models import CASE_FIELDS, Answer, Chunk, Document, Filters, Hit, LoadReport
+from assistant.models import CASE_FIELDS, Answer, Chunk, Citation, Document, Filters, Hit, LoadReport
 from assistant.answer import (
     MAX_CASES,
     THEME_POINTS,
@@ -599,6 +599,16 @@ class Index:
         """One document of the live build (see `documents()`), or None."""
         return self.documents().get(doc_id)
 
+    def passage(self, chunk_id: str) -> Citation | None:
+        """One passage of the live build by chunk id, as a citation (offsets into its document), or None."""
+        with self.session() as searcher:
+            got = searcher.build.collection.get(ids=[chunk_id], include=["documents", "metadatas"])
+        if not got["ids"]:
+            return None
+        meta, text = got["metadatas"][0], got["documents"][0]
+        return Citation(n=0, chunk_id=chunk_id, doc_id=meta["doc_id"], title=meta["title"], section=meta["section"],
+                        kind=meta["kind"], text=text, start=int(meta["start"]), end=int(meta["end"]))
+
     def _documents_from_corpus(self, build: Build) -> dict[str, Document]:
         logger.warning("Index build %s stores no documents (built by an older version); reading them from %s "
                        "(`assistant index` adds them to the build)", build.build_id, self.settings.corpus_dir)
@@ -795,7 +805,7 @@ class Assistant:
         own_terms = answer_terms(cleaned, terms, lexical)
         reason = refusal_reason(cleaned, retrieval, terms, own_terms, lexical, score)
         if reason is not None:
-            answer = refusal(language, notices, reason)
+            answer = refusal(language, notices, reason, self._suggestions(searcher, retrieval, language))
         else:
             case_hits, case_units = self._cases(searcher, query, context, filters, retrieval)
             answer = None
@@ -814,6 +824,17 @@ class Assistant:
         answer.build_id = retrieval.build_id
         answer.evidence = round(score, 4)
         return answer
+
+    def _suggestions(self, searcher: HybridSearcher, retrieval: Retrieval, language: str) -> list[str]:
+        """With a refusal: the curated themes' questions nearest to what was asked (Dutch questions only:
+        the themes are Dutch); none when the themes cannot be read (the refusal's fixed list then)."""
+        if language != "nl":
+            return []
+        try:
+            return self.themes(searcher).nearest_questions(retrieval.query_vector, k=3)
+        except AssistantError as e:
+            logger.warning("no theme suggestions for a refusal: %s", e)
+            return []
 
     def _theme_use(self, searcher: HybridSearcher, question: str, retrieval: Retrieval, organisations,
                    forced: str | None = None) -> ThemeUse | None:

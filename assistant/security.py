@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 from collections import deque
@@ -69,6 +70,7 @@ def clean_text(text: object, limit: int | None = None) -> str:
 class AdminSession:
     client: str
     expires: float
+    token: str = ""  # live until the session expires or logs out (LoginGuard keeps the live tokens)
 
 
 class LoginGuard:
@@ -87,6 +89,7 @@ class LoginGuard:
         self._failures: dict[str, deque[float]] = {}
         self._locked_until: dict[str, float] = {}
         self._sessions: dict[str, float] = {}  # client address -> newest session's expiry
+        self._tokens: dict[str, tuple[str, float]] = {}  # live session token -> (client address, expiry)
 
     def locked(self, client: str) -> float:
         """Seconds this client must still wait before it may try again (0: it may try)."""
@@ -105,8 +108,11 @@ class LoginGuard:
                 self._failures.pop(client, None)
                 expires = now + self.session_seconds
                 self._sessions[client] = expires
+                token = secrets.token_hex(16)
+                self._tokens = {t: v for t, v in self._tokens.items() if v[1] > now}  # expired ones go
+                self._tokens[token] = (client, expires)
                 log.info("admin login from %s", client)
-                return AdminSession(client, expires)
+                return AdminSession(client, expires, token)
             failures = self._failures.setdefault(client, deque())
             failures.append(now)
             while failures and failures[0] < now - self.window:
@@ -122,16 +128,26 @@ class LoginGuard:
         """Whether a session (the value kept in the page's state) is live and belongs to this client."""
         if not isinstance(session, AdminSession):
             return False
-        return session.client == client and session.expires > self._clock()
+        with self._lock:
+            live = self._tokens.get(session.token, ("", 0.0))[0] == client
+        return live and session.client == client and session.expires > self._clock()
 
     def client_is_admin(self, client: str) -> bool:
         """Whether this address holds a live admin session (the upload route is open to it only)."""
         with self._lock:
             return self._sessions.get(client, 0.0) > self._clock()
 
-    def logout(self, client: str) -> None:
+    def logout(self, client: str, session: object = None) -> None:
+        """End a session (its token no longer counts); the client's upload route closes when it holds
+        no other live session. Without a session: every session of the client ends."""
         with self._lock:
-            self._sessions.pop(client, None)
+            if isinstance(session, AdminSession):
+                self._tokens.pop(session.token, None)
+            else:
+                self._tokens = {t: v for t, v in self._tokens.items() if v[0] != client}
+            if all(c != client for c, _ in self._tokens.values()):
+                self._sessions.pop(client, None)
+            log.info("admin logout from %s", client)
 
 
 class RateLimit:

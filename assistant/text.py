@@ -31,6 +31,11 @@ while who whom why won't would wouldn't you your yours yourself yourselves also 
 """.split())
 
 
+def stopwords() -> frozenset[str]:
+    """Dutch and English function words (bm25s's lists plus more English ones)."""
+    return _stopwords()
+
+
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 

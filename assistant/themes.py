@@ -259,6 +259,12 @@ def place(point: ThemePoint, passages: Sequence) -> PlacedPoint | None:
     return None
 
 
+# Below this e5 similarity to every theme question a refused question is off the subject ("Wat is de
+# hoofdstad van Frankrijk?" 0.79) and gets the general suggestions; near-domain refusals ("Hoeveel WBSO
+# krijg ik?", "Wat kost een coach?") score 0.86-0.92.
+SUGGESTION_MIN_SIMILARITY = 0.83
+
+
 class ThemeLibrary:
     """The checked themes of one index build, placed in its passages and embedded for matching.
 
@@ -274,6 +280,7 @@ class ThemeLibrary:
         self.placed = placed
         self._question_vectors = question_vectors
         self._question_owner = question_owner
+        self._question_texts = [text for theme in themes for text in (theme.title, *theme.questions)]
         self._point_vectors = point_vectors
         self.problems = problems
         self._by_id = {t.id: t for t in themes}
@@ -312,6 +319,27 @@ class ThemeLibrary:
 
     def get(self, theme_id: str) -> Theme | None:
         return self._by_id.get(theme_id)
+
+    def nearest_questions(self, vector, k: int = 3, min_similarity: float = SUGGESTION_MIN_SIMILARITY) -> list[str]:
+        """The `k` theme questions closest to a question the sources cannot answer, one per theme: questions
+        the corpus does answer, on the subject nearest to what was asked (the refusal's suggestions). None
+        when even the closest is below `min_similarity`: the question is about something else entirely."""
+        if vector is None or not len(self._question_owner):
+            return []
+        similarity = self._question_vectors @ np.asarray(vector, dtype=np.float32)
+        if float(similarity.max()) < min_similarity:
+            return []
+        chosen, used = [], set()
+        for i in np.argsort(-similarity):
+            owner = self._question_owner[int(i)]
+            text = self._question_texts[int(i)]
+            if owner in used or text == self.themes[owner].title:  # a title is no question
+                continue
+            used.add(owner)
+            chosen.append(text)
+            if len(chosen) == k:
+                break
+        return chosen
 
     def match(self, vector, read: Sequence[str] = ()) -> tuple[Theme | None, float]:
         """The theme that fits the question best, with its score: the cosine similarity of the query vector

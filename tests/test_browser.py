@@ -146,7 +146,7 @@ def test_question_gets_a_cited_answer_with_source_cards(page, tmp_path_factory):
 def test_open_source_shows_the_highlighted_passage_in_its_document(page, tmp_path_factory):
     ask(page, "Hoeveel subsidie kan een bedrijf per traject krijgen?")
     page.locator("#ww-sources .ww-card").first.wait_for()
-    page.locator("#ww-open-btn").click()
+    page.locator("#ww-sources .ww-card").first.get_by_role("button", name="Open in document").click()
     selected = page.locator("#ww-doc-view #ww-selected")
     selected.wait_for()
     assert selected.is_visible() and "10.000 euro" in selected.locator("mark").first.inner_text()
@@ -173,9 +173,7 @@ def test_a_theme_question_leads_with_the_theme_and_opens_it_and_its_source(page,
     assert "Praktijkvoorbeeld: De Korenschoof" in view.inner_text()
     page.screenshot(path=str(_artifacts(tmp_path_factory) / "themas.png"), full_page=True)
     # The second point's quote opens in its document, marked.
-    page.locator("#ww-theme-point input").click()
-    page.get_by_role("option", name="2. De leidinggevende wordt coach").click()
-    page.locator("#ww-theme-open").click()
+    view.locator(".ww-theme-point").nth(1).get_by_role("button", name="Open in document").click()
     selected = page.locator("#ww-doc-view #ww-selected")
     selected.wait_for()
     assert "De chef-bakker werd coach in plaats van controleur." in selected.locator("mark").first.inner_text()

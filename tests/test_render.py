@@ -21,7 +21,9 @@ def test_document_view_highlights_the_passage_and_escapes_text():
     out = document_html(DOC, start, end, spans=[(15, end - start)])
     assert "<script>" not in out and "&lt;script&gt;" in out and "Titel &lt;i&gt;" in out
     assert '<span id="ww-selected" class="ww-selected">De eerste zin. <mark>De &lt;script&gt;' in out
-    assert "<h3>1 Aanpak</h3>" in out and "<h4>1.1 Stap</h4>" in out
+    assert '<h3 id="ww-h-0" class="ww-doc-heading">1 Aanpak</h3>' in out and ">1.1 Stap</h4>" in out
+    # The outline jumps to each heading and marks the section that holds the passage.
+    assert '<li class="ww-l2 ww-here"><a href="#ww-h-0"' in out and '<li class="ww-l3"><a href="#ww-h-1"' in out
     assert outline(DOC) == [(2, "1 Aanpak"), (3, "1.1 Stap")]
     assert "ww-selected" not in document_html(DOC)
 
@@ -39,3 +41,68 @@ def test_sources_panel_and_export():
     assert md.startswith("**Vraag:** Hoeveel subsidie?") and "krijgen.” [^1]" in md
     assert "[^1]: Regeling, 3.3 Rol overheid: “Een bedrijf kan ten hoogste 10.000 euro krijgen.”" in md
     assert "Nog geen bronnen" in sources_panel(None)
+
+
+def test_corpus_markdown_renders_emphasis_but_never_links_or_images_and_keeps_highlights():
+    from assistant.render import markdown_html
+
+    text = "**Bouwbedrijf Kesselaar & Zn** werkt met *Industrie 4.0*. Zie [de site](http://x.nl) en ![foto](//evil/a.png)."
+    out = markdown_html(text, [(2, 20)], mark_id="m")
+    assert "<strong>" in out and "<em>Industrie 4.0</em>" in out and "**" not in out and "*Industrie" not in out
+    assert "href" not in out and "<img" not in out and "http" not in out and "de site" in out and "foto" in out
+    assert '<strong><mark id="m">Bouwbedrijf Kessel</mark></strong><strong>aar &amp; Zn</strong>' in out
+    # Tags stay properly nested when a highlight crosses the end of the bold words.
+    crossing = markdown_html("**vet deel** en gewoon", [(4, 16)])
+    assert crossing == "<strong>ve</strong><strong><mark>t deel</mark></strong><mark> en </mark>gewoon"
+    assert markdown_html("window.__init__ blijft") == "window.__init__ blijft"
+
+
+def _case_answer():
+    from assistant.models import CaseRef
+
+    case_text = "**Aldowa** liet de teams zelf plannen."
+    citation = Citation(1, "case-aldowa:0000:x", "case-aldowa", "Aldowa: zelfsturing", "", "case", case_text, 0,
+                        len(case_text), spans=[(0, len(case_text))])
+    doc = Citation(2, "ser:0001:y", "ser", "SER-advies", "3 Voorstellen", "advies", "Een tekst.", 0, 10)
+    case = CaseRef("case-aldowa", "Aldowa: zelfsturing", "Aldowa", "metaal & techniek", "onbekend", None, ["leiderschap"], 1)
+    return Answer(text="- “Aldowa liet de teams zelf plannen.” [1]\n- “Een tekst.” [2]", citations=[citation, doc],
+                  cases=[case], refused=False, mode="extractive")
+
+
+def test_sources_show_each_case_once_with_facts_year_kind_and_an_open_action_per_card():
+    documents = {
+        "ser": Document(id="ser", title="SER-advies", kind="advies", text="x", source="documents/ser.md", content_hash="h",
+                        meta={"date": "2023-03", "publisher": "SER"}),
+        "case-aldowa": Document(id="case-aldowa", title="Aldowa: zelfsturing", kind="case", text="## Kop\n\nTekst",
+                                source="cases/aldowa.md", content_hash="h",
+                                meta={"organisation": "Aldowa", "sector": "metaal & techniek", "size_class": "onbekend",
+                                      "region": "Rotterdam", "source_doc": "ser", "source_section": ""}),
+    }
+    panel = sources_panel(_case_answer(), documents)
+    assert panel.count("Aldowa: zelfsturing") == 1  # the case's cited passage is its only card
+    assert "onbekend" not in panel and "metaal &amp; techniek · Rotterdam" in panel
+    assert "advies · 2023 · SER" in panel and "<strong><mark>Aldowa</mark></strong>" in panel
+    assert panel.count('class="ww-open" data-open="chunk:') == 2
+    assert panel.index("<h3>Bronnen</h3>") < panel.index("<h3>Praktijkvoorbeelden</h3>")
+
+
+def test_document_view_shows_date_publisher_and_address_as_text():
+    doc = Document(id="d", title="Rapport", kind="rapport", source="documents/d.md", content_hash="x",
+                   text="## Kop\n\nTekst.", meta={"date": "2018-04", "publisher": "TNO", "url": "https://example.org/r.pdf"})
+    out = document_html(doc)
+    assert "rapport · gepubliceerd 2018-04 · uitgever: TNO" in out
+    assert "example.org" in out and "href=\"https" not in out and "https&#58;//" in out
+
+
+def test_renumbered_answers_and_a_whole_conversation_export_with_unique_footnotes():
+    from assistant.render import export_conversation, local_time
+
+    answer = _case_answer()
+    moved = answer.renumbered(3)
+    assert "[4]" in moved.text and "[5]" in moved.text and "[1]" not in moved.text
+    assert [c.n for c in moved.citations] == [4, 5] and moved.cases[0].citation == 4
+    assert [c.n for c in answer.citations] == [1, 2]  # the original is unchanged
+    md = export_conversation([("Eerste?", answer), ("Tweede?", answer)])
+    assert md.count("**Vraag:**") == 2 and "[^1.1]:" in md and "[^2.2]:" in md and "[^1]" not in md
+    assert local_time("2026-12-02T16:40:00+00:00") == "2 dec 2026 17:40"  # CET in winter
+    assert local_time("2026-07-01T10:00:00+00:00") == "1 jul 2026 12:00"  # CEST in summer

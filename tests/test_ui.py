@@ -36,19 +36,20 @@ def test_serve_builds_index_on_first_start_and_answers(settings, tmp_path):
         wait_for_port(port, proc, seconds=120)
         assert (settings.index_dir / "CURRENT").is_file()  # built on first start
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        chat, sources, _, _ = client.predict("Hoeveel subsidie kan een bedrijf krijgen?", [], api_name="/chat")
+        chat, sources, _ = client.predict("Hoeveel subsidie kan een bedrijf krijgen?", [], api_name="/chat")
         assert "10.000 euro" in _text(chat[-1]) and "[1] Stimuleringsregeling voor het mkb" in sources
-        chat, _, _, _ = client.predict("Wat is de hoofdstad van Frankrijk?", [], api_name="/chat")
+        chat, _, _ = client.predict("Wat is de hoofdstad van Frankrijk?", [], api_name="/chat")
         assert "Daar kan ik geen antwoord op geven" in _text(chat[-1])
-        chat, _, _, _ = client.predict("   ", [], api_name="/chat")
+        chat, _, _ = client.predict("   ", [], api_name="/chat")
         assert "Stel gerust een vraag" in _text(chat[-1])
         # The intake: a first-steps plan from the sources plus cases chosen by sector and size.
         plan, cards = client.predict("voeding", "klein", "verzuim/werkdruk", api_name="/intake")
-        assert plan.startswith("### Je startplan: verzuim/werkdruk") and "#### 2. Bij jouw uitdaging" in plan
+        assert plan.startswith("### Je startplan: verzuim/werkdruk (voeding)") and "#### 2. Bij jouw uitdaging" in plan
         assert "De Korenschoof: minder verzuim met zelfsturende ploegen" in cards  # the one voeding case
-        # Advisors' search: hits with scores and a filter on kind.
-        rows, _ = client.predict("lassers opleiden", "case", "alle", "alle", api_name="/search")
-        assert rows["data"] and {row[5] for row in rows["data"]} == {"case"}
+        # Advisors' search: result cards with the query's words marked, and a filter on kind.
+        results = client.predict("lassers opleiden", "case", "alle", "alle", api_name="/search")
+        cards = results.split('class="ww-card ww-result"')[1:]
+        assert cards and all("praktijkvoorbeeld ·" in card for card in cards) and "<mark>" in results
         # The app serves no files it does not have to: not system files, not the corpus or the code.
         for path in ("/etc/passwd", str(settings.corpus_dir / "documents" / "subsidie-regeling.md"),
                      str(REPO / "assistant" / "config.py")):
