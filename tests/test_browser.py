@@ -38,7 +38,19 @@ De kapsalon houdt elke maandag werkoverleg <script>window.__wwXss = 1</script> m
 
 Het rooster van de kapsalon hangt in de kantine [![rooster](LEAK/img.png)](LEAK/klik). De planning van de kapsalon staat in [de map](LEAK/link) bij de kassa.
 """
+MARKDOWN_DOC = """---
+title: Glasfabriek Helder werkt in cellen
+kind: artikel
+date: 2020-06
+publisher: Testkrant
+---
+
+## Werkwijze
+
+**Glasfabriek Helder** werkt sinds 2020 in productiecellen volgens *Quick Response Manufacturing*. Elke cel plant & bewaakt haar eigen orders.
+"""
 TIMEOUT = 60_000
+MONTH_TIME = r"\d{1,2} (jan|feb|mrt|apr|mei|jun|jul|aug|sep|okt|nov|dec) \d{4} \d\d:\d\d"
 
 
 def _artifacts(tmp_path_factory) -> Path:
@@ -99,6 +111,7 @@ def app(tmp_path_factory, browser, leak_server):
     # Skipped with a warning that quotes the kind: the Beheer status must not make it a live link.
     (corpus / "documents" / "foute-soort.md").write_text(
         f'---\ntitle: Foute soort\nkind: "[Klik hier]({leak_server["url"]}/phish)"\n---\n\nTekst.\n', encoding="utf-8")
+    (corpus / "documents" / "glasfabriek.md").write_text(MARKDOWN_DOC, encoding="utf-8")
     (corpus / "themes").mkdir()
     shutil.copy(DATA / "themes" / "theme-zelfsturing.md", corpus / "themes")
     port = free_port()
@@ -328,6 +341,17 @@ def test_upload_adds_a_document_and_indexes_it(page, app):
     page.get_by_role("tab", name="Chat").click()
     ask(page, "Werkt het schoonmaakbedrijf met teams?")
     page.locator("#ww-sources .ww-card", has_text="Schoonmaakbedrijf met teams").first.wait_for()
+    # The maintainer deletes it again: chosen, confirmed, removed from the corpus and the index.
+    page.get_by_role("tab", name="Beheer").click()
+    page.locator("#ww-admin-delete-choice input").click()
+    page.get_by_role("option", name="Schoonmaakbedrijf met teams (documents/nieuwe-aanpak-schoonmaak.md)").click()
+    page.locator("#ww-admin-delete").click()
+    page.get_by_text("Vink eerst aan dat je het document echt wilt verwijderen.").first.wait_for()
+    assert saved.is_file()
+    page.locator("#ww-admin-sure input").check()
+    page.locator("#ww-admin-delete").click()
+    page.locator("#ww-admin-out").get_by_text("nieuwe-aanpak-schoonmaak.md verwijderd").wait_for(timeout=120_000)
+    assert not saved.exists() and "1 verwijderd" in page.locator("#ww-admin-out").inner_text()
 
 
 @pytest.mark.parametrize("company, figure", [("Van Houten", "twee procent"), ("De Korenschoof", "4 procent")])
@@ -409,6 +433,175 @@ def test_two_app_processes_on_one_chroma_server_and_postgres_share_documents_and
     finally:
         for proc in procs:
             stop_process(proc)
+
+
+def test_cards_render_corpus_markdown_and_say_what_kind_of_text_and_when(page):
+    ask(page, "Hoe werkt Glasfabriek Helder?")
+    card = page.locator("#ww-sources .ww-card", has_text="Glasfabriek Helder werkt in cellen").first
+    card.wait_for()
+    assert card.locator("strong", has_text="Glasfabriek Helder").count() == 1
+    assert card.locator("em", has_text="Quick Response Manufacturing").count() == 1
+    assert "**" not in card.inner_text() and "*Quick" not in card.inner_text()
+    assert "artikel · 2020 · Testkrant" in card.inner_text()
+    assert "plant & bewaakt" in card.inner_text() and "&amp;" not in card.inner_text()
+
+
+def test_a_case_is_one_card_without_unknown_size_and_opens_its_report_section(page):
+    ask(page, "Hoe daalde het verzuim bij De Korenschoof?")
+    sources = page.locator("#ww-sources")
+    sources.locator(".ww-case").first.wait_for()
+    heads = [h for h in sources.locator(".ww-card-head").all_inner_texts() if "De Korenschoof:" in h]
+    assert len(heads) == 1 and "onbekend" not in sources.inner_text()
+    assert "praktijkvoorbeeld · voeding · Zwolle" in sources.locator(".ww-case").first.inner_text()
+    sources.locator(".ww-case").first.get_by_role("button", name="Open het verslag in het rapport").click()
+    selected = page.locator("#ww-doc-view #ww-selected")
+    selected.wait_for()
+    assert "daalde het verzuim van 8 procent naar 4 procent" in selected.inner_text()
+    assert "Zelfsturende teams in de bakkerij" in page.locator("#ww-doc-view h2").inner_text()
+
+
+def test_a_refusals_suggestions_are_questions_to_click(page):
+    ask(page, "Wat is de hoofdstad van Frankrijk?")
+    chat = page.locator("#ww-chat")
+    suggestion = chat.get_by_role("button", name="Waar moet ik beginnen met sociale innovatie?")
+    suggestion.wait_for()
+    suggestion.click()
+    page.wait_for_function("() => document.querySelectorAll('#ww-chat .message.user').length === 2")
+    assert "Waar moet ik beginnen met sociale innovatie?" in chat.locator(".message.user").last.inner_text()
+    page.wait_for_function("() => document.querySelectorAll('#ww-chat .message.bot').length === 2")
+
+
+def test_clearing_the_conversation_clears_its_sources_and_export_and_export_covers_every_turn(page):
+    ask(page, "Wat deed de chef-bakker?")
+    page.locator("#ww-sources .ww-card").first.wait_for()
+    ask(page, "Hoeveel subsidie kan een bedrijf per traject krijgen?")
+    page.wait_for_function("() => document.querySelectorAll('#ww-chat .message.bot').length === 2 && "
+                           "(document.querySelector('#ww-sources')?.innerText || '').includes('Stimuleringsregeling')")
+    page.locator("#ww-export").click()
+    box = page.locator("#ww-export-box textarea")
+    box.wait_for()
+    page.wait_for_function("() => (document.querySelector('#ww-export-box textarea')?.value || '').includes('subsidie')")
+    exported = box.input_value()
+    assert exported.count("**Vraag:**") == 2 and "[^1.1]:" in exported and "[^2.1]:" in exported
+    page.locator("#ww-clear").click()
+    page.locator("#ww-sources").get_by_text("Nog geen bronnen").wait_for()
+    assert page.locator("#ww-chat .message").count() == 0
+    assert not page.locator("#ww-export-box").is_visible()
+
+
+def test_a_dislike_can_say_why_and_the_copy_button_copies_the_text_as_shown(browser, app):
+    import sqlite3
+
+    context = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(app["url"])
+    page.locator("#ww-question textarea").wait_for()
+    ask(page, "Wanneer is het werkoverleg in de kapsalon?")
+    bot = page.locator("#ww-chat .message.bot").last
+    bot.get_by_text("elke maandag werkoverleg").first.wait_for()
+    chat = page.locator("#ww-chat")
+    assert chat.locator('button[aria-label="Copy message"]').count() == 0  # Gradio's words, in Dutch
+    chat.get_by_role("button", name="Kopieer antwoord").last.click()
+    page.wait_for_timeout(800)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "<script>window." in copied and "</script>" in copied and "&lt;" not in copied and "&#" not in copied
+    chat.get_by_role("button", name="Wat was er mis?").last.click()
+    page.get_by_role("button", name="Te lang").click()
+    page.get_by_text("je feedback is opgeslagen").last.wait_for()
+    page.wait_for_timeout(500)
+    with sqlite3.connect(app["root"] / "feedback.sqlite3") as db:
+        rows = db.execute("SELECT liked, reason FROM feedback WHERE question = "
+                          "'Wanneer is het werkoverleg in de kapsalon?'").fetchall()
+    assert rows == [(0, "Te lang")]
+    context.close()
+
+
+def test_on_a_phone_the_question_box_is_on_the_first_screen_and_every_tab_shows(browser, app, tmp_path_factory):
+    context = browser.new_context(locale="nl-NL", viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(app["url"])
+    box = page.locator("#ww-question textarea")
+    box.wait_for()
+    assert box.bounding_box()["y"] + box.bounding_box()["height"] < 844
+    for name in ("Chat", "Waar begin ik?", "Thema's", "Bronnen", "Beheer"):
+        assert page.get_by_role("tab", name=name).is_visible(), name
+    assert page.locator('button[aria-label="More tabs"]').count() == 0
+    page.screenshot(path=str(_artifacts(tmp_path_factory) / "chat-phone.png"))
+    context.close()
+
+
+def test_search_results_are_readable_cards_that_open_in_the_document(page):
+    page.get_by_role("tab", name="Bronnen").click()
+    page.locator("#ww-search input, #ww-search textarea").first.fill("verzuim ploegen")
+    page.locator("#ww-search-go").click()
+    results = page.locator("#ww-search-results .ww-result")
+    results.first.wait_for()
+    first = results.first
+    assert first.locator("mark").count() >= 1 and "treffer" in first.inner_text()
+    first.get_by_role("button", name="Open in document").click()
+    page.locator("#ww-doc-view #ww-selected").wait_for()
+
+
+def test_the_document_viewer_shows_date_publisher_address_and_an_outline_that_jumps(page):
+    page.get_by_role("tab", name="Bronnen").click()
+    page.get_by_role("tab", name="Document").click()
+    page.locator("#ww-doc-select input").click()
+    page.get_by_role("option", name="Stimuleringsregeling voor het mkb").click()
+    view = page.locator("#ww-doc-view")
+    view.locator(".ww-doc-meta").wait_for()
+    meta = view.locator(".ww-doc-meta").inner_text()
+    assert "advies · gepubliceerd 2022-01 · uitgever: Testministerie" in meta and "example.org/regeling" in meta
+    assert view.locator(".ww-doc-meta a").count() == 0  # an address to copy, not a link
+    link = view.locator(".ww-outline a").last
+    target = link.get_attribute("href").lstrip("#")
+    link.click()
+    page.wait_for_timeout(500)
+    heading = view.locator(f"#{target}")
+    top = heading.bounding_box()["y"]
+    container = view.locator(".ww-doc-text").bounding_box()
+    assert container["y"] - 1 <= top <= container["y"] + container["height"]
+
+
+def test_the_intake_starts_empty_asks_for_a_challenge_and_numbers_its_sources_once(page):
+    page.get_by_role("tab", name="Waar begin ik?").click()
+    for field in ("#ww-intake-sector", "#ww-intake-size", "#ww-intake-challenge"):
+        assert page.locator(f"{field} input").input_value() == "", field
+    page.locator("#ww-intake-go").click()
+    page.get_by_text("Kies eerst je belangrijkste uitdaging.").first.wait_for()
+    page.locator("#ww-intake-challenge input").click()
+    page.get_by_role("option", name="verzuim/werkdruk").click()
+    page.locator("#ww-intake-go").click()
+    page.locator("#ww-plan-sources .ww-card").first.wait_for()
+    heads = page.locator("#ww-plan-sources .ww-card-head").all_inner_texts()
+    numbers = [h.split("]")[0] for h in heads if h.startswith("[")]
+    assert numbers and len(numbers) == len(set(numbers))
+
+
+def test_admin_login_clears_the_password_offers_logout_and_refuses_a_readme_upload(page, app):
+    import re
+
+    page.get_by_role("tab", name="Beheer").click()
+    page.locator("#ww-admin-pw input").fill(PASSWORD)
+    page.locator("#ww-admin-login").click()
+    page.locator("#ww-admin-logout").wait_for()
+    assert not page.locator("#ww-admin-login").is_visible() and not page.locator("#ww-admin-pw").is_visible()
+    status = page.locator("#ww-admin-status").inner_text()
+    assert re.search(r"\d+ documenten, \d+ praktijkvoorbeelden", status)
+    assert re.search(MONTH_TIME, status)  # built at, in local time
+    before = sorted(p.name for p in (app["corpus"] / "documents").iterdir())
+    readme = app["root"] / "README.md"
+    readme.write_text("# Uitleg\n\nDeze map bevat documenten.\n", encoding="utf-8")
+    page.locator("#ww-admin-file input[type=file]").set_input_files(str(readme))
+    page.locator("#ww-admin-upload").click()
+    page.get_by_text("README").last.wait_for()
+    assert sorted(p.name for p in (app["corpus"] / "documents").iterdir()) == before
+    page.locator("#ww-admin-logout").click()
+    page.locator("#ww-admin-login").wait_for()
+    assert page.locator("#ww-admin-pw input").input_value() == ""  # the password was not kept in the page
+    assert not page.locator("#ww-admin-update").is_visible()
 
 
 # Keep this test last in the module: it locks 127.0.0.1 out of the admin login of this server.

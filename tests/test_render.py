@@ -106,3 +106,17 @@ def test_renumbered_answers_and_a_whole_conversation_export_with_unique_footnote
     assert md.count("**Vraag:**") == 2 and "[^1.1]:" in md and "[^2.2]:" in md and "[^1]" not in md
     assert local_time("2026-12-02T16:40:00+00:00") == "2 dec 2026 17:40"  # CET in winter
     assert local_time("2026-07-01T10:00:00+00:00") == "1 jul 2026 12:00"  # CEST in summer
+
+
+def test_a_card_folds_a_long_lead_before_its_quote_so_the_quote_shows():
+    lead = "Eerste zin over iets anders. " * 20
+    passage = lead + "Het verzuim daalde van 8 naar 4 procent."
+    start = passage.index("Het verzuim")
+    citation = Citation(1, "d:0001:x", "d", "Titel", "", "artikel", passage, 0, len(passage), spans=[(start, len(passage))])
+    answer = Answer(text="- “Het verzuim daalde.” [1]", citations=[citation], cases=[], refused=False, mode="extractive")
+    panel = sources_panel(answer)
+    folded, shown = panel.split("</details>", 1)
+    assert "… eerder in de passage" in folded and "Eerste zin" in folded
+    assert shown.startswith("<mark>Het verzuim daalde van 8 naar 4 procent.</mark>")
+    short = Citation(1, "d:0001:x", "d", "Titel", "", "artikel", "Kort. Het verzuim daalde.", 0, 25, spans=[(6, 25)])
+    assert "<details" not in sources_panel(Answer(text="x [1]", citations=[short], cases=[], refused=False, mode="extractive"))

@@ -11,8 +11,8 @@ from assistant.ui.app import INTRO, App
 from assistant.ui.funnel import shown_errors
 from assistant.ui.shared import Shared
 
-SCROLL_TO_SELECTION = ("() => { setTimeout(() => { const s = document.getElementById('ww-selected'); "
-                       "if (s) s.scrollIntoView({block: 'center'}); }, 300); }")
+SCROLL_TO_SELECTION = ("() => { setTimeout(() => { const s = document.querySelector('#ww-selected mark') || "
+                       "document.getElementById('ww-selected'); if (s) s.scrollIntoView({block: 'center'}); }, 300); }")
 
 
 def build_app(settings: Settings, assistant: Assistant | None = None, guard: LoginGuard | None = None):

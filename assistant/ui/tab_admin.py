@@ -12,7 +12,8 @@ from assistant import render
 from assistant.admin import ALLOWED_EXTENSIONS, REPLACE_LABEL
 from assistant.messages import phase_label
 from assistant.ui.app import App, client_address
-from assistant.ui.funnel import shown_errors
+from assistant.errors import UserError
+from assistant.ui.funnel import shown_errors, user_message
 from assistant.ui.shared import Shared
 
 
@@ -37,6 +38,14 @@ def progress_reporter(progress):
         progress(min(1.0, done / total), desc=text)
 
     return report
+
+
+def refused(error: Exception, outputs: int) -> tuple:
+    """An admin action that did not happen: the reason as a toast and in the result line; the form keeps
+    what was entered (no error overlay over it), so the maintainer can fix it and try again."""
+    text = user_message(error)
+    gr.Warning(render.escape(text))
+    return (f"**Niet gelukt:** {render.safe_markdown(text)}",) + (gr.update(),) * (outputs - 1)
 
 
 def feedback_table(rows: list[dict]) -> list[list]:
@@ -90,9 +99,11 @@ def build(app: App, shared: Shared):
         text = app.logout(session, client_address(request))
         return None, gr.update(visible=False), text, "", [], gr.update(choices=[], value=None), gr.update(visible=True)
 
-    @shown_errors
     def reindex(session, request: gr.Request, full: bool, progress):
-        return app.reindex(session, client_address(request), full, progress_reporter(progress)), app.status_markdown()
+        try:
+            return app.reindex(session, client_address(request), full, progress_reporter(progress)), app.status_markdown()
+        except Exception as e:  # noqa: BLE001
+            return refused(e, 2)
 
     def update_index(session, request: gr.Request, progress=gr.Progress()):
         return reindex(session, request, False, progress)
@@ -100,24 +111,28 @@ def build(app: App, shared: Shared):
     def rebuild_index(session, request: gr.Request, progress=gr.Progress()):
         return reindex(session, request, True, progress)
 
-    @shown_errors
     def add(session, file, replace_it: bool, request: gr.Request, progress=gr.Progress()):
         client = client_address(request)
-        app.require(session, client)
-        if file is None:
-            raise gr.Error("Kies eerst een bestand (.md, .txt of .pdf).", print_exception=False)
-        path = Path(file if isinstance(file, str) else file.name)
-        original = Path(getattr(file, "orig_name", None) or path.name).name
-        text = app.upload(session, client, path, original, replace_it, progress_reporter(progress))
+        try:
+            app.require(session, client)
+            if file is None:
+                raise UserError("Kies eerst een bestand (.md, .txt of .pdf).")
+            path = Path(file if isinstance(file, str) else file.name)
+            original = Path(getattr(file, "orig_name", None) or path.name).name
+            text = app.upload(session, client, path, original, replace_it, progress_reporter(progress))
+        except Exception as e:  # noqa: BLE001 - refused: said in the form, which stays usable
+            return refused(e, 5)
         return text, app.status_markdown(), None, False, gr.update(choices=app.deletable(session, client), value=None)
 
-    @shown_errors
     def remove(session, source: str | None, confirmed: bool, request: gr.Request, progress=gr.Progress()):
         client = client_address(request)
-        app.require(session, client)
-        if not confirmed:
-            raise gr.Error("Vink eerst aan dat je het document echt wilt verwijderen.", print_exception=False)
-        text = app.delete(session, client, source, progress_reporter(progress))
+        try:
+            app.require(session, client)
+            if not confirmed:
+                raise UserError("Vink eerst aan dat je het document echt wilt verwijderen.")
+            text = app.delete(session, client, source, progress_reporter(progress))
+        except Exception as e:  # noqa: BLE001
+            return refused(e, 4)
         return text, app.status_markdown(), gr.update(choices=app.deletable(session, client), value=None), False
 
     @shown_errors

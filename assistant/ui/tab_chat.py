@@ -2,6 +2,10 @@
 example questions, clickable suggestions after a refusal, feedback (a dislike may give a reason),
 clearing the conversation and exporting it."""
 
+import threading
+import time
+from dataclasses import replace
+
 import gradio as gr
 
 from assistant import render
@@ -19,11 +23,14 @@ def _partial(text: str) -> Answer:
 
 
 def _bot(answer: Answer) -> dict:
-    """The assistant's chat message; a refusal's suggestions are clickable questions under it."""
-    message = {"role": "assistant", "content": render.answer_markdown(answer)}
-    if answer.suggestions:
-        message["options"] = [{"label": s, "value": s} for s in answer.suggestions]
-    return message
+    """The assistant's chat message; a refusal's suggestions are clickable questions under it (and so
+    not listed in its text as well)."""
+    if not answer.suggestions:
+        return {"role": "assistant", "content": render.answer_markdown(answer)}
+    listed = {f"- {s}" for s in answer.suggestions}
+    shown = replace(answer, text="\n".join(line for line in answer.text.split("\n") if line not in listed))
+    return {"role": "assistant", "content": render.answer_markdown(shown),
+            "options": [{"label": s, "value": s} for s in answer.suggestions]}
 
 
 def build(app: App, shared: Shared):
@@ -49,6 +56,8 @@ def build(app: App, shared: Shared):
             theme_btn = gr.Button("", size="sm", visible=False, elem_id="ww-open-theme")
 
     turns = shared.turns
+    recent: dict[tuple, float] = {}  # (session, message, vote) -> when it was stored
+    lock = threading.Lock()
 
     @shown_errors
     def respond(message: str, history: list, turns: dict):
@@ -96,6 +105,14 @@ def build(app: App, shared: Shared):
         turn = turns.get(index)
         if turn is None or data.liked == "":
             return
+        # Gradio sends a reason chosen under the flag twice: the second, within seconds, is the same vote.
+        key, now = (getattr(request, "session_hash", None), index, str(data.liked)), time.monotonic()
+        with lock:
+            if now - recent.get(key, -60.0) < 5.0:
+                return
+            if len(recent) > 10_000:
+                recent.clear()
+            recent[key] = now
         reason = data.liked if isinstance(data.liked, str) and data.liked not in ("Like", "Dislike") else ""
         liked = data.liked is True or data.liked == "Like"
         app.vote(turn, liked, client_address(request), getattr(request, "session_hash", None), reason=reason)
