@@ -371,6 +371,24 @@ def theme_html(theme: Theme, placed: Sequence[PlacedPoint], documents: dict[str,
     return "".join(parts)
 
 
+PLACEHOLDERS = {
+    "theme": ("ww-theme", "Kies een thema."),
+    "document": ("ww-doc", "Kies een document."),
+    "cases": ("ww-empty", "Geen praktijkvoorbeelden met deze keuzes."),
+}
+
+
+def placeholder(kind: str) -> str:
+    """What a panel shows before there is anything to show (PLACEHOLDERS)."""
+    css, text = PLACEHOLDERS[kind]
+    return f'<div class="{css}">{_e(text)}</div>'
+
+
+def plan_sources_html(parts: Sequence[tuple[str, Answer]], documents: dict[str, Document]) -> str:
+    """The sources of each part of the intake's plan, under "Bronnen bij <part>"."""
+    return "".join(f"<h3>Bronnen bij {_e(label)}</h3>" + sources_panel(answer, documents) for label, answer in parts)
+
+
 def case_facts_line(row: dict, language: str = "nl") -> str:
     """A practice case row's sector, size (only when known) and place, escaped."""
     return _case_facts(row, language)

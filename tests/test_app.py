@@ -77,35 +77,35 @@ def test_search_results_mark_the_query_and_label_relevance_without_raw_scores(ap
 
 def test_admin_methods_check_the_session_on_the_server(app, tmp_path):
     with pytest.raises(UserError, match="Log eerst"):
-        app.reindex(None, CLIENT)
-    session, message = app.login("fout", CLIENT)
+        app.admin.reindex(None, CLIENT)
+    session, message = app.admin.login("fout", CLIENT)
     assert session is None and message == "Onjuist wachtwoord."
-    session, message = app.login(PASSWORD, CLIENT)
+    session, message = app.admin.login(PASSWORD, CLIENT)
     assert session is not None and "Ingelogd" in message
     with pytest.raises(UserError):  # the session belongs to the client that logged in
-        app.deletable(session, "127.0.0.10")
-    status = app.status_markdown()
+        app.admin.deletable(session, "127.0.0.10")
+    status = app.admin.status_markdown()
     assert "documenten" in status and "praktijkvoorbeelden" in status and "Verouderd" not in status
     # An upload the index would never read is refused, and the corpus stays as it was.
     before = sorted(p.name for p in (app.settings.corpus_dir / "documents").iterdir())
     readme = tmp_path / "README.md"
     readme.write_text("# Uitleg\n\nTekst.\n", encoding="utf-8")
     with pytest.raises(UserError):
-        app.upload(session, CLIENT, readme, "README.md", False)
+        app.admin.upload(session, CLIENT, readme, "README.md", False)
     assert sorted(p.name for p in (app.settings.corpus_dir / "documents").iterdir()) == before
     # Add, then delete: each reindexes and says so in Dutch.
     new = tmp_path / "glazenwasser.md"
     new.write_text("---\ntitle: Glazenwassers plannen zelf\nkind: artikel\n---\n\nDe ploegen plannen hun route zelf.\n",
                    encoding="utf-8")
-    added = app.upload(session, CLIENT, new, "glazenwasser.md", False)
+    added = app.admin.upload(session, CLIENT, new, "glazenwasser.md", False)
     assert added.startswith("glazenwasser.md toegevoegd. Klaar: 1 toegevoegd")
-    assert "documents/glazenwasser.md" in [source for _, source in app.deletable(session, CLIENT)]
-    removed = app.delete(session, CLIENT, "documents/glazenwasser.md")
+    assert "documents/glazenwasser.md" in [source for _, source in app.admin.deletable(session, CLIENT)]
+    removed = app.admin.delete(session, CLIENT, "documents/glazenwasser.md")
     assert removed.startswith("glazenwasser.md verwijderd.") and "1 verwijderd" in removed
     assert not (app.settings.corpus_dir / "documents" / "glazenwasser.md").exists()
-    assert app.logout(session, CLIENT) == "Uitgelogd."
+    assert app.admin.logout(session, CLIENT) == "Uitgelogd."
     with pytest.raises(UserError):
-        app.deletable(session, CLIENT)
+        app.admin.deletable(session, CLIENT)
 
 
 def test_a_dislike_keeps_its_reason_for_the_admin(app):
@@ -113,8 +113,8 @@ def test_a_dislike_keeps_its_reason_for_the_admin(app):
     turn = Turn("Wat deed de chef-bakker?", answer)
     app.vote(turn, False, CLIENT, "sessie-1", reason="Te lang")
     app.vote(turn, False, CLIENT, "sessie-1", reason="Te lang")  # Gradio sends a chosen reason twice: one row
-    session, _ = app.login(PASSWORD, CLIENT)
-    rows = [r for r in app.feedback_rows(session, CLIENT) if r["question"] == "Wat deed de chef-bakker?"]
+    session, _ = app.admin.login(PASSWORD, CLIENT)
+    rows = [r for r in app.admin.feedback_rows(session, CLIENT) if r["question"] == "Wat deed de chef-bakker?"]
     assert len(rows) == 1 and rows[0]["reason"] == "Te lang" and rows[0]["liked"] is False
 
 

@@ -348,3 +348,34 @@ def test_the_intake_plan_leads_with_the_themes_of_the_chosen_challenge(real_inde
         answer = assistant.ask(question, theme=theme_id)
         assert answer.theme == {"id": theme_id, "title": answer.theme["title"], "role": "lead"}, question
         assert answer.citations and "(door ons geschreven, geen citaat)" in answer.text
+
+
+@pytest.mark.slow
+def test_a_refusal_suggests_theme_questions_near_what_was_asked(real_index):
+    """A near-domain question the sources cannot answer gets questions they do answer on that subject;
+    a question about something else entirely gets the general suggestions."""
+    from assistant.answer import SUGGESTIONS
+    from assistant.pipeline import Assistant
+
+    settings, index = real_index
+    assistant = Assistant(settings, index=index)
+    library = assistant.themes()
+    theme_questions = {q for t in library.themes for q in t.questions}
+    near = assistant.ask("Wat kost een coach voor leidinggevenden?")
+    assert near.refused and len(near.suggestions) == 3 and set(near.suggestions) <= theme_questions
+    assert any("leiding" in s.lower() for s in near.suggestions)
+    assert all(f"- {s}" in near.text for s in near.suggestions)
+    far = assistant.ask("Wat is de hoofdstad van Frankrijk?")
+    assert far.refused and far.suggestions == SUGGESTIONS["nl"]
+
+
+@pytest.mark.slow
+def test_the_intakes_start_question_is_answered_for_every_sector(real_index):
+    from assistant.pipeline import Assistant
+    from assistant.ui.app import START_THEME, intake_sectors, start_question
+
+    settings, index = real_index
+    assistant = Assistant(settings, index=index)
+    for sector in intake_sectors():
+        answer = assistant.ask(start_question(sector), theme=START_THEME)
+        assert not answer.refused and answer.citations and answer.theme["id"] == START_THEME, sector

@@ -1,4 +1,5 @@
 """The app's state and every handler as a plain method: no Gradio here, so each can be tested directly.
+The Beheer tab's actions are an `AdminDesk` (desk.py), `App.admin`.
 
 The tab modules (chat, intake, themes, sources, admin) build the components and turn these methods'
 results into Gradio updates. The app reads the index only through the wiring (`Assistant`, `Index`,
@@ -13,19 +14,18 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from assistant import feedback, render
 from assistant.feedback import MAX_REASON_CHARS
-from assistant.admin import delete_document, deletable_documents, password_ok, save_upload
 from assistant.answer import quote
 from assistant.config import Settings
 from assistant.errors import AssistantError, UserError
 from assistant.excerpts import source_label
 from assistant.models import SECTORS, Answer, Citation, Filters, Hit
-from assistant.pipeline import Assistant, build_index, index_status, list_cases
+from assistant.pipeline import Assistant, list_cases
 from assistant.security import LoginGuard, RateLimit, clean_text
+from assistant.ui.desk import AdminDesk
 
 log = logging.getLogger("assistant.ui")
 
@@ -115,6 +115,7 @@ class App:
         self.vote_limit = RateLimit(count=VOTES_PER_10_MINUTES, seconds=600.0)  # per client address
         self._lock = threading.Lock()
         self._votes: feedback.FeedbackStore | None = None
+        self.admin = AdminDesk(settings, self.guard, self.votes)  # the Beheer tab's actions
 
     # --- the live build ----------------------------------------------------------------------
     def documents(self) -> dict:
@@ -143,7 +144,7 @@ class App:
         library = self.themes()
         theme = library.get(theme_id or "") if library else None
         if theme is None:
-            return '<div class="ww-theme">Kies een thema.</div>'
+            return render.placeholder("theme")
         placed = library.placed.get(theme.id, [])
         related = [t for t in (library.get(r) for r in theme.related) if t is not None]
         return render.theme_html(theme, placed, self.documents(), related)
@@ -198,7 +199,7 @@ class App:
     def document_view(self, doc_id: str | None, citation: Citation | None = None) -> str:
         doc = self.documents().get(doc_id or "")
         if doc is None:
-            return '<div class="ww-doc">Kies een document.</div>'
+            return render.placeholder("document")
         if citation is None:
             return render.document_html(doc)
         return render.document_html(doc, citation.start, citation.end, citation.spans)
@@ -238,8 +239,7 @@ class App:
             raise UserError("Kies eerst je belangrijkste uitdaging.")
         if sector and sector not in set(intake_sectors()):
             raise UserError("Kies een sector uit de lijst.")
-        start_question = START_QUESTION if not sector else f"{START_QUESTION[:-1]} in de sector {sector}?"
-        start = self.assistant.ask(start_question, theme=START_THEME)
+        start = self.assistant.ask(start_question(sector), theme=START_THEME)
         specific = self.assistant.ask(CHALLENGES[challenge], theme=CHALLENGE_GUIDES.get(challenge))
         specific = specific.renumbered(len(start.citations))
         plan = [f"### Je startplan: {render.escape(challenge)}" + (f" ({render.escape(sector)})" if sector else ""),
@@ -252,10 +252,9 @@ class App:
                      "\n".join(f"- {sm(p.point.lead)} — **{sm(source_label(p.hit, p.point.quote))}**"
                                f": {sm(quote(p.point.quote))}" for p in in_sector)]
         documents = self.documents()
-        panels = ["<h3>Bronnen bij 1</h3>", render.sources_panel(start, documents), "<h3>Bronnen bij 2</h3>",
-                  render.sources_panel(specific, documents)]
+        panels = render.plan_sources_html([("1", start), ("2", specific)], documents)
         cases = self.matching_cases(sector, size, challenge)
-        return "\n\n".join(plan), "".join(panels) + render.case_list_html(cases, "Praktijkvoorbeelden bij jouw situatie")
+        return "\n\n".join(plan), panels + render.case_list_html(cases, "Praktijkvoorbeelden bij jouw situatie")
 
     def matching_cases(self, sector: str | None, size: str | None, challenge: str | None) -> list[dict]:
         """2-3 cases: the same sector and size first, then the same sector, then the challenge's theme."""
@@ -320,77 +319,15 @@ class App:
             log.error("feedback not stored: %s", e)
             raise UserError("Je feedback kon niet worden opgeslagen; probeer het later nog eens.") from e
 
-    # --- beheer ------------------------------------------------------------------------------
-    def login(self, password: str | None, client: str):
-        """(session, message): a session after the right password, else None and why (Dutch)."""
-        # A locked-out client is refused (and logged) by the guard whatever the password.
-        session = self.guard.attempt(client, password_ok(clean_text(password or "", 1000), self.settings.admin_password))
-        if session is None:
-            locked = self.guard.locked(client)
-            return None, (f"Te veel mislukte pogingen. Probeer het over {max(1, round(locked / 60))} minuten opnieuw."
-                          if locked else "Onjuist wachtwoord.")
-        minutes = round(self.guard.session_seconds / 60)
-        return session, f"Ingelogd. De sessie verloopt na {minutes} minuten; log uit als je klaar bent."
-
-    def logout(self, session, client: str) -> str:
-        if self.guard.valid(session, client):
-            self.guard.logout(client, session)
-        return "Uitgelogd."
-
-    def require(self, session, client: str) -> None:
-        """Admin methods check the login themselves: it must be live and from the client that logged in."""
-        if not self.guard.valid(session, client):
-            raise UserError("Log eerst (opnieuw) in met het beheerderswachtwoord.")
-
-    def status_markdown(self) -> str:
-        return render.status_markdown(index_status(self.settings))
-
-    def reindex(self, session, client: str, full: bool = False,
-                progress: Callable[[int, int, str], None] | None = None) -> str:
-        self.require(session, client)
-        result = build_index(self.settings, rebuild=full, progress=progress or (lambda done, total, phase: None))
-        return render.index_result_markdown(result)
-
-    def upload(self, session, client: str, path: Path, original: str, replace: bool,
-               progress: Callable[[int, int, str], None] | None = None) -> str:
-        """Check and save an uploaded file, then index it. A refused file leaves the corpus as it was."""
-        self.require(session, client)
-        try:
-            saved = save_upload(path, original, self.settings.corpus_dir, self.settings.upload_max_bytes,
-                                replace=bool(replace), chunking=self.settings.chunking,
-                                max_passages=self.settings.document_passage_limit)
-        finally:
-            path.unlink(missing_ok=True)  # the upload's temporary copy: the corpus holds the checked file
-        verb = "vervangen" if saved.replaced else "toegevoegd"
-        return f"{render.escape(saved.path.name)} {verb}. " + self.reindex(session, client, False, progress)
-
-    def deletable(self, session, client: str) -> list[tuple[str, str]]:
-        """(label, source) of the documents a maintainer may delete, for the Beheer dropdown."""
-        self.require(session, client)
-        return [(f"{d.title or d.source} ({d.source})" + (" — kan niet worden gelezen" if d.problem else ""), d.source)
-                for d in deletable_documents(self.settings.corpus_dir)]
-
-    def delete(self, session, client: str, source: str | None,
-               progress: Callable[[int, int, str], None] | None = None) -> str:
-        self.require(session, client)
-        if not source:
-            raise UserError("Kies eerst het document dat je wilt verwijderen.")
-        removed = delete_document(self.settings.corpus_dir, source)
-        return f"{render.escape(removed.name)} verwijderd. " + self.reindex(session, client, False, progress)
-
-    def feedback_rows(self, session, client: str) -> list[dict]:
-        """The feedback log, for a logged-in admin only (it holds what visitors asked)."""
-        self.require(session, client)
-        try:
-            return self.votes().rows(limit=500)
-        except AssistantError as e:
-            log.error("feedback not readable: %s", e)
-            raise UserError("Het feedbacklog kan nu niet worden gelezen; zie het serverlog.") from e
-
 
 def last_turn(turns: dict) -> Turn | None:
     """The newest answered turn of a conversation ({chat message index: Turn})."""
     return turns[max(turns)] if turns else None
+
+
+def start_question(sector: str | None) -> str:
+    """The intake's first question, for the chosen sector ("… in de sector voeding?")."""
+    return f"{START_QUESTION[:-1]} in de sector {sector}?" if sector else START_QUESTION
 
 
 def intake_sectors() -> list[str]:

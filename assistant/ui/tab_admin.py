@@ -88,20 +88,20 @@ def build(app: App, shared: Shared):
 
     def do_login(pw: str, request: gr.Request):
         client = client_address(request)
-        session, text = app.login(pw, client)
+        session, text = app.admin.login(pw, client)
         if session is None:
             return None, gr.update(visible=False), text, "", [], gr.update(), "", gr.update(visible=True)
-        return (session, gr.update(visible=True), text, app.status_markdown(),
-                feedback_table(app.feedback_rows(session, client)),
-                gr.update(choices=app.deletable(session, client), value=None), "", gr.update(visible=False))
+        return (session, gr.update(visible=True), text, app.admin.status_markdown(),
+                feedback_table(app.admin.feedback_rows(session, client)),
+                gr.update(choices=app.admin.deletable(session, client), value=None), "", gr.update(visible=False))
 
     def do_logout(session, request: gr.Request):
-        text = app.logout(session, client_address(request))
+        text = app.admin.logout(session, client_address(request))
         return None, gr.update(visible=False), text, "", [], gr.update(choices=[], value=None), gr.update(visible=True)
 
     def reindex(session, request: gr.Request, full: bool, progress):
         try:
-            return app.reindex(session, client_address(request), full, progress_reporter(progress)), app.status_markdown()
+            return app.admin.reindex(session, client_address(request), full, progress_reporter(progress)), app.admin.status_markdown()
         except Exception as e:  # noqa: BLE001
             return refused(e, 2)
 
@@ -114,30 +114,30 @@ def build(app: App, shared: Shared):
     def add(session, file, replace_it: bool, request: gr.Request, progress=gr.Progress()):
         client = client_address(request)
         try:
-            app.require(session, client)
+            app.admin.require(session, client)
             if file is None:
                 raise UserError("Kies eerst een bestand (.md, .txt of .pdf).")
             path = Path(file if isinstance(file, str) else file.name)
             original = Path(getattr(file, "orig_name", None) or path.name).name
-            text = app.upload(session, client, path, original, replace_it, progress_reporter(progress))
+            text = app.admin.upload(session, client, path, original, replace_it, progress_reporter(progress))
         except Exception as e:  # noqa: BLE001 - refused: said in the form, which stays usable
             return refused(e, 5)
-        return text, app.status_markdown(), None, False, gr.update(choices=app.deletable(session, client), value=None)
+        return text, app.admin.status_markdown(), None, False, gr.update(choices=app.admin.deletable(session, client), value=None)
 
     def remove(session, source: str | None, confirmed: bool, request: gr.Request, progress=gr.Progress()):
         client = client_address(request)
         try:
-            app.require(session, client)
+            app.admin.require(session, client)
             if not confirmed:
                 raise UserError("Vink eerst aan dat je het document echt wilt verwijderen.")
-            text = app.delete(session, client, source, progress_reporter(progress))
+            text = app.admin.delete(session, client, source, progress_reporter(progress))
         except Exception as e:  # noqa: BLE001
             return refused(e, 4)
-        return text, app.status_markdown(), gr.update(choices=app.deletable(session, client), value=None), False
+        return text, app.admin.status_markdown(), gr.update(choices=app.admin.deletable(session, client), value=None), False
 
     @shown_errors
     def feedback_rows(session, request: gr.Request):
-        return feedback_table(app.feedback_rows(session, client_address(request)))
+        return feedback_table(app.admin.feedback_rows(session, client_address(request)))
 
     def wire() -> None:
         login_outputs = [admin, panel, message, status, table, to_delete, password, login_row]

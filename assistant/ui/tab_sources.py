@@ -27,7 +27,7 @@ def build(app: App, shared: Shared):
             results = card_list(shared, render.search_results_html("", [], {}), elem_id="ww-search-results")
         with gr.Tab("Document", id="document"):
             shared.doc_select = gr.Dropdown(label="Document", choices=[], value=None, elem_id="ww-doc-select")
-            shared.doc_view = gr.HTML('<div class="ww-doc">Kies een document.</div>', elem_id="ww-doc-view")
+            shared.doc_view = gr.HTML(render.placeholder("document"), elem_id="ww-doc-view")
         with gr.Tab("Praktijkvoorbeelden", id="cases"):
             with gr.Row():
                 c_sector = gr.Dropdown([ALL, *SECTORS], value=ALL, label="Sector")
@@ -42,8 +42,7 @@ def build(app: App, shared: Shared):
     @shown_errors
     def cases(sector: str, size: str, theme: str) -> str:
         rows = app.case_rows(sector, size, theme)
-        return render.case_list_html(rows, f"{len(rows)} praktijkvoorbeelden") or \
-            '<div class="ww-empty">Geen praktijkvoorbeelden met deze keuzes.</div>'
+        return render.case_list_html(rows, f"{len(rows)} praktijkvoorbeelden") or render.placeholder("cases")
 
     @shown_errors
     def show_document(doc_id: str | None) -> str:

@@ -2,6 +2,8 @@
 
 import gradio as gr
 
+from assistant import render
+
 from assistant.ui.app import App
 from assistant.ui.funnel import shown_errors
 from assistant.ui.shared import Shared, card_list
@@ -14,7 +16,7 @@ def build(app: App, shared: Shared):
         with gr.Column(scale=1, min_width=240):
             shared.theme_select = gr.Radio(choices=[], label="Thema's", elem_id="ww-theme-select")
         with gr.Column(scale=3, min_width=300):
-            shared.theme_view = card_list(shared, '<div class="ww-theme">Kies een thema.</div>', elem_id="ww-theme-view")
+            shared.theme_view = card_list(shared, render.placeholder("theme"), elem_id="ww-theme-view")
 
     @shown_errors
     def show(theme_id: str | None) -> str:
