@@ -97,6 +97,7 @@ def sentence_spans(text: str, min_chars: int = 25, start: int = 0, end: int | No
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _HEADING_MARK = re.compile(r"^\s*#{1,6}\s+")
+_LONE_STAR = re.compile(r"(?<=\w)\*(?!\w)|(?<![\w*])\*(?=\w)")
 
 
 def plain(text: str) -> str:
@@ -109,7 +110,9 @@ def plain(text: str) -> str:
     previous = None
     while previous != text:
         previous, text = text, _EMPHASIS.sub(lambda m: m.group(2), text)
-    return text.replace("**", "")
+    # An emphasis marker whose partner lies in another sentence ("… leren van sociale innovatie elders*.")
+    # is dropped too; a star between spaces ("a * b") is no marker and stays.
+    return _LONE_STAR.sub("", text.replace("**", ""))
 
 
 def opens_with_reference(sentence: str) -> bool:

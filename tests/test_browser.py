@@ -591,6 +591,12 @@ def test_admin_login_clears_the_password_offers_logout_and_refuses_a_readme_uplo
     status = page.locator("#ww-admin-status").inner_text()
     assert re.search(r"\d+ documenten, \d+ praktijkvoorbeelden", status)
     assert re.search(MONTH_TIME, status)  # built at, in local time
+    # A file type the form does not take: Gradio's own refusal, in Dutch.
+    image = app["root"] / "foto.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    page.locator("#ww-admin-file input[type=file]").set_input_files(str(image))
+    page.get_by_text("Ongeldig bestandstype: foto.png").first.wait_for()
+    assert page.get_by_text("Invalid file type").count() == 0
     before = sorted(p.name for p in (app["corpus"] / "documents").iterdir())
     readme = app["root"] / "README.md"
     readme.write_text("# Uitleg\n\nDeze map bevat documenten.\n", encoding="utf-8")

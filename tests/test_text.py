@@ -34,6 +34,10 @@ def test_chunking_cuts_long_paragraphs_where_the_answer_splitter_ends_sentences(
     ("Het heet *Industrie 4.0* en __zo__ verder.", "Het heet Industrie 4.0 en zo verder."),
     ("Lees [het advies](https://www.ser.nl) of ![logo](http://x/y.png).", "Lees het advies of logo."),
     ("Geen opmaak hier.", "Geen opmaak hier."),
+    # The partner of a marker lies in another sentence: the lone one goes, a star between spaces stays.
+    ("leren van sociale innovatie elders*. Aldowa deed mee.", "leren van sociale innovatie elders. Aldowa deed mee."),
+    ("*Slimmer werken, anders organiseren.", "Slimmer werken, anders organiseren."),
+    ("3 * 4 = 12", "3 * 4 = 12"),
 ])
 def test_plain_drops_markdown_but_keeps_the_words(raw, shown):
     assert plain(raw) == shown
