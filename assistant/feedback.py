@@ -560,7 +560,11 @@ class FeedbackStore:
             "reason": clean_text(reason, MAX_REASON_CHARS),
         }
         values = self._backend.to_db(row)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
+        # A plain dislike after a dislike with a reason keeps the reason (Gradio sends both when a visitor
+        # flags a reason and then clicks the thumb); any other new vote replaces the old one whole.
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _UPDATED if c != "reason")
+        updates += (", reason = CASE WHEN excluded.reason = '' AND feedback.liked = excluded.liked "
+                    "THEN feedback.reason ELSE excluded.reason END")
         statement = self._backend.sql(
             f"INSERT INTO feedback ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
             f"ON CONFLICT (session_id, answer_key) DO UPDATE SET {updates}")

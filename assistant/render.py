@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 from assistant.answer import employees_label
 from assistant.chunking import HEADING, find_section
 from assistant.excerpts import source_label
+from assistant.text import MARKDOWN_ESCAPE
 from assistant.models import Answer, CaseRef, Citation, Document, Hit
 from assistant.themes import PlacedPoint, Theme
 
@@ -33,11 +34,15 @@ WORDS = {
     "nl": {"sources": "Bronnen", "cases": "Praktijkvoorbeelden", "no_sources": "Nog geen bronnen: stel een vraag.",
            "open": "Open in document", "open_report": "Open het verslag in het rapport", "told_in": "Beschreven in",
            "published": "gepubliceerd", "publisher": "uitgever", "author": "auteur", "address": "adres",
-           "contents": "Inhoud", "here": "hier staat de passage", "before": "… eerder in de passage"},
+           "contents": "Inhoud", "here": "hier staat de passage", "before": "… eerder in de passage",
+           "refused": "Geen bronnen bij dit antwoord: de bronnen gaan niet over deze vraag.",
+           "none_cited": "Dit antwoord citeert geen bronnen."},
     "en": {"sources": "Sources", "cases": "Practice cases", "no_sources": "No sources yet: ask a question.",
            "open": "Open in document", "open_report": "Open the account in the report", "told_in": "Described in",
            "published": "published", "publisher": "publisher", "author": "author", "address": "address",
-           "contents": "Contents", "here": "the passage is here", "before": "… earlier in the passage"},
+           "contents": "Contents", "here": "the passage is here", "before": "… earlier in the passage",
+           "refused": "No sources for this answer: the sources do not cover this question.",
+           "none_cited": "This answer cites no sources."},
 }
 LABELS = {lang: {k: w[k] for k in ("sources", "cases", "no_sources")} for lang, w in WORDS.items()}
 
@@ -88,6 +93,9 @@ def markdown_html(text: str, marks: Iterable[tuple[int, int]] = (), mark_id: str
                 hide(m.end(1), m.end())
     for m in _MD_HEADING.finditer(text):
         hide(m.start(), m.end())
+    for m in MARKDOWN_ESCAPE.finditer(text):  # "\\*" is a literal star: the backslash is not shown
+        if not hidden[m.start()]:
+            hide(m.start(), m.start() + 1)
     for pattern, tag, group in ((_MD_STRONG, "strong", 1), (_MD_STRONG_UNDERSCORE, "strong", 1), (_MD_EM, "em", 1)):
         for m in pattern.finditer(text):
             a, b = m.start(group), m.end(group)
@@ -239,18 +247,22 @@ def case_card(case: CaseRef, language: str = "nl") -> str:
             f'<div class="ww-card-kind">{facts}</div><div class="ww-card-text">{themes}</div></div>')
 
 
-def sources_panel(answer: Answer | None, documents: dict[str, Document] | None = None) -> str:
+def sources_panel(answer: Answer | None, documents: dict[str, Document] | None = None, heading: bool = True) -> str:
     """One card per citation, with the used sentences highlighted: the documents, then the practice cases.
-    Each source appears once: a case the answer names is the card of its cited passage."""
+    Each source appears once: a case the answer names is the card of its cited passage. `heading`: the
+    "Bronnen" title above the documents (left out where the caller titles the panel itself)."""
     language = answer.language if answer else "nl"
     words = WORDS[language]
-    if answer is None or not answer.citations:
+    if answer is None:
         return f'<div class="ww-sources ww-empty">{_e(words["no_sources"])}</div>'
+    if not answer.citations:
+        text = words["refused"] if answer.refused else words["none_cited"]
+        return f'<div class="ww-sources ww-empty">{_e(text)}</div>'
     texts = [c for c in answer.citations if c.kind != "case"]
     cases = [c for c in answer.citations if c.kind == "case"]
     cards = []
     if texts:
-        cards += [f'<h3>{_e(words["sources"])}</h3>'] + [citation_card(c, language, documents) for c in texts]
+        cards += [f'<h3>{_e(words["sources"])}</h3>'] * heading + [citation_card(c, language, documents) for c in texts]
     if cases:
         cards += [f'<h3>{_e(words["cases"])}</h3>'] + [citation_card(c, language, documents) for c in cases]
     cited = {c.n for c in answer.citations}
@@ -306,7 +318,11 @@ def document_html(doc: Document, start: int | None = None, end: int | None = Non
             mark = f' <span class="ww-here-label">← {_e(words["here"])}</span>' if current else ""
             items.append(f'<li class="ww-l{len(m.group(1))}{" ww-here" if current else ""}">'
                          f'<a href="#ww-h-{i}" data-heading="ww-h-{i}">{_e(m.group(2).strip())}</a>{mark}</li>')
-        parts.append(f'<details open class="ww-outline"><summary>{_e(words["contents"])}</summary>'
+        # Open when reading a document from its start; folded (naming the passage's section) when a
+        # passage was opened, so the passage is what one sees first.
+        summary = words["contents"] + (f" — {words['here']}: {heads[here].group(2).strip()}" if here is not None else "")
+        state = "" if start is not None else " open"
+        parts.append(f'<details{state} class="ww-outline"><summary>{_e(summary)}</summary>'
                      f'<ul>{"".join(items)}</ul></details>')
     # Each heading with its text in a section of its own: a heading stays in view while its section
     # scrolls, and the next section's heading takes its place (they never pile up).
@@ -364,7 +380,8 @@ def theme_html(theme: Theme, placed: Sequence[PlacedPoint], documents: dict[str,
             f'<div class="ww-card-actions">{open_button(f"point:{theme.id}:{i}", WORDS["nl"]["open"])}</div></div></li>')
     parts.append("</ol>")
     if related:
-        parts.append("<p><strong>Zie ook:</strong> " + ", ".join(f"‘{_e(t.title)}’" for t in related) + "</p>")
+        parts.append('<p class="ww-card-actions"><strong>Zie ook:</strong> ' + " ".join(
+            open_button(f"theme:{t.id}", t.title) for t in related) + "</p>")
     parts.append('<p class="ww-card-kind">Titel, samenvatting en kopjes zijn door ons geschreven. Elk citaat staat '
                  "letterlijk in de genoemde bron; dat wordt bij elke indexering gecontroleerd. Met ‘Open in document’ "
                  "lees je het citaat in zijn bron.</p></div>")
@@ -386,7 +403,8 @@ def placeholder(kind: str) -> str:
 
 def plan_sources_html(parts: Sequence[tuple[str, Answer]], documents: dict[str, Document]) -> str:
     """The sources of each part of the intake's plan, under "Bronnen bij <part>"."""
-    return "".join(f"<h3>Bronnen bij {_e(label)}</h3>" + sources_panel(answer, documents) for label, answer in parts)
+    return "".join(f"<h3>Bronnen bij {_e(label)}</h3>" + sources_panel(answer, documents, heading=False)
+                   for label, answer in parts)
 
 
 def case_facts_line(row: dict, language: str = "nl") -> str:
@@ -532,7 +550,8 @@ def status_markdown(status) -> str:
         return "Er is nog geen index. Kies **Index bijwerken** om hem te bouwen."
     emb = status.embedder or {}
     lines = [f"**Index** {sm(status.build_id)} · gebouwd {sm(local_time(status.built_at))}",
-             f"**{sm(status.counts('nl'))}**, {status.chunks} passages · zoekmodel {sm(emb.get('model'))}"]
+             f"**{sm(status.counts('nl'))}**, {counted(status.chunks, 'passage', 'passages')} · "
+             f"zoekmodel {sm(emb.get('model'))}"]
     if not status.stale:
         lines.append("**Actueel**: de index past bij de bronnen.")
     else:
@@ -542,12 +561,17 @@ def status_markdown(status) -> str:
     return "\n\n".join(lines)
 
 
+def counted(n: int, one: str, more: str) -> str:
+    """"1 passage", "3 passages"."""
+    return f"{n} {one if n == 1 else more}"
+
+
 def index_result_markdown(result) -> str:
     """What an index run did (an `IndexResult`), in Dutch, with its warnings."""
     if result.up_to_date:
-        done = f"De index is al actueel: {result.counts('nl')}, {result.chunks} passages."
+        done = f"De index is al actueel: {result.counts('nl')}, {counted(result.chunks, 'passage', 'passages')}."
     else:
         done = (f"Klaar: {len(result.added)} toegevoegd, {len(result.changed)} gewijzigd, {len(result.removed)} "
-                f"verwijderd; {result.embedded} passages en {result.sentences} zinnen ingesloten in "
-                f"{result.seconds:.0f} s.")
+                f"verwijderd; {counted(result.embedded, 'passage', 'passages')} en "
+                f"{counted(result.sentences, 'zin', 'zinnen')} ingesloten in {result.seconds:.0f} s.")
     return done + "".join(f"\n\n- waarschuwing: {safe_markdown(m.text('nl'))}" for m in result.warning_messages)

@@ -97,6 +97,7 @@ def sentence_spans(text: str, min_chars: int = 25, start: int = 0, end: int | No
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _HEADING_MARK = re.compile(r"^\s*#{1,6}\s+")
+MARKDOWN_ESCAPE = re.compile(r"\\(?=[\\`*_{}\[\]()#+\-.!|<>~])")  # "\\*" means a literal "*": the backslash goes
 _LONE_STAR = re.compile(r"(?<=\w)\*(?!\w)|(?<![\w*])\*(?=\w)")
 
 
@@ -111,8 +112,9 @@ def plain(text: str) -> str:
     while previous != text:
         previous, text = text, _EMPHASIS.sub(lambda m: m.group(2), text)
     # An emphasis marker whose partner lies in another sentence ("… leren van sociale innovatie elders*.")
-    # is dropped too; a star between spaces ("a * b") is no marker and stays.
-    return _LONE_STAR.sub("", text.replace("**", ""))
+    # is dropped too; a star between spaces ("a * b") is no marker and stays; Markdown's backslash
+    # escapes ("\\*") show their character.
+    return MARKDOWN_ESCAPE.sub("", _LONE_STAR.sub("", text.replace("**", "")))
 
 
 def opens_with_reference(sentence: str) -> bool:

@@ -113,9 +113,13 @@ def test_a_dislike_keeps_its_reason_for_the_admin(app):
     turn = Turn("Wat deed de chef-bakker?", answer)
     app.vote(turn, False, CLIENT, "sessie-1", reason="Te lang")
     app.vote(turn, False, CLIENT, "sessie-1", reason="Te lang")  # Gradio sends a chosen reason twice: one row
+    app.vote(turn, False, CLIENT, "sessie-1")  # the thumb down after the flag keeps the reason
     session, _ = app.admin.login(PASSWORD, CLIENT)
     rows = [r for r in app.admin.feedback_rows(session, CLIENT) if r["question"] == "Wat deed de chef-bakker?"]
     assert len(rows) == 1 and rows[0]["reason"] == "Te lang" and rows[0]["liked"] is False
+    app.vote(turn, True, CLIENT, "sessie-1")  # changing one's mind to a like drops the reason
+    rows = [r for r in app.admin.feedback_rows(session, CLIENT) if r["question"] == "Wat deed de chef-bakker?"]
+    assert [(r["liked"], r["reason"]) for r in rows] == [(True, "")]
 
 
 def test_an_old_feedback_database_gets_the_reason_column(tmp_path):

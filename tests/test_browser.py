@@ -247,7 +247,7 @@ def test_like_is_stored_once_and_shown_only_to_the_admin(page, app, browser):
 def test_out_of_scope_question_shows_the_refusal(page):
     ask(page, "Wat is de hoofdstad van Frankrijk?")
     page.locator("#ww-chat").get_by_text("Daar kan ik geen antwoord op geven").first.wait_for()
-    assert "Nog geen bronnen" in page.locator("#ww-sources").inner_text()
+    assert "Geen bronnen bij dit antwoord" in page.locator("#ww-sources").inner_text()
 
 
 def test_corpus_html_is_shown_as_text_not_run(page):

@@ -41,6 +41,8 @@ def test_sources_panel_and_export():
     assert md.startswith("**Vraag:** Hoeveel subsidie?") and "krijgen.” [^1]" in md
     assert "[^1]: Regeling, 3.3 Rol overheid: “Een bedrijf kan ten hoogste 10.000 euro krijgen.”" in md
     assert "Nog geen bronnen" in sources_panel(None)
+    refused = Answer(text="Daar kan ik geen antwoord op geven.", citations=[], cases=[], refused=True, mode="extractive")
+    assert "de bronnen gaan niet over deze vraag" in sources_panel(refused)
 
 
 def test_corpus_markdown_renders_emphasis_but_never_links_or_images_and_keeps_highlights():

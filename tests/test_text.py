@@ -38,6 +38,7 @@ def test_chunking_cuts_long_paragraphs_where_the_answer_splitter_ends_sentences(
     ("leren van sociale innovatie elders*. Aldowa deed mee.", "leren van sociale innovatie elders. Aldowa deed mee."),
     ("*Slimmer werken, anders organiseren.", "Slimmer werken, anders organiseren."),
     ("3 * 4 = 12", "3 * 4 = 12"),
+    ("De medewerker van morgen \\* Onderzoek", "De medewerker van morgen * Onderzoek"),
 ])
 def test_plain_drops_markdown_but_keeps_the_words(raw, shown):
     assert plain(raw) == shown

@@ -33,7 +33,7 @@ EXAMPLES = [
     "Waar moet ik beginnen?",
     "Welke regelingen zijn er voor het mkb?",
     "Voorbeelden van zelfsturende teams in de bouw",
-    "How do I involve staff when introducing new technology?",
+    "Hoe betrek ik mijn medewerkers bij nieuwe technologie?",
 ]
 INTRO = (
     "Stel een vraag over sociale innovatie: anders organiseren, zelfsturende teams, coachend "
@@ -191,10 +191,7 @@ class App:
         placed = library.placed.get(theme_id, []) if library else []
         if not number.isdigit() or not 1 <= int(number) <= len(placed):
             return None
-        p = placed[int(number) - 1]
-        citation = Citation.from_hit(int(number), p.hit)
-        citation.spans.append(p.span)
-        return citation
+        return point_citation(int(number), placed[int(number) - 1])
 
     def document_view(self, doc_id: str | None, citation: Citation | None = None) -> str:
         doc = self.documents().get(doc_id or "")
@@ -246,13 +243,16 @@ class App:
                 "#### 1. Zo begin je", render.answer_markdown(start),
                 f"#### 2. Bij jouw uitdaging: {render.escape(challenge)}", render.answer_markdown(specific)]
         in_sector = self.sector_points(sector)
+        parts = [("1", start), ("2", specific)]
         if in_sector:
             sm = render.safe_markdown
+            first = len(start.citations) + len(specific.citations) + 1
+            cited = [point_citation(n, p) for n, p in enumerate(in_sector, first)]
             plan += [f"#### 3. Uit de thema's: bedrijven in de sector {render.escape(sector)}",
                      "\n".join(f"- {sm(p.point.lead)} — **{sm(source_label(p.hit, p.point.quote))}**"
-                               f": {sm(quote(p.point.quote))}" for p in in_sector)]
-        documents = self.documents()
-        panels = render.plan_sources_html([("1", start), ("2", specific)], documents)
+                               f": {sm(quote(p.point.quote))} [{c.n}]" for p, c in zip(in_sector, cited))]
+            parts.append(("3", Answer(text="", citations=cited, cases=[], refused=False, mode="extractive")))
+        panels = render.plan_sources_html(parts, self.documents())
         cases = self.matching_cases(sector, size, challenge)
         return "\n\n".join(plan), panels + render.case_list_html(cases, "Praktijkvoorbeelden bij jouw situatie")
 
@@ -318,6 +318,13 @@ class App:
         except AssistantError as e:
             log.error("feedback not stored: %s", e)
             raise UserError("Je feedback kon niet worden opgeslagen; probeer het later nog eens.") from e
+
+
+def point_citation(n: int, placed) -> Citation:
+    """A theme point's source passage as citation [n], its quote highlighted."""
+    citation = Citation.from_hit(n, placed.hit)
+    citation.spans.append(placed.span)
+    return citation
 
 
 def last_turn(turns: dict) -> Turn | None:

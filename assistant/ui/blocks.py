@@ -39,17 +39,23 @@ def build_app(settings: Settings, assistant: Assistant | None = None, guard: Log
             wire()
 
         @shown_errors
-        def open_in_document(turns: dict, event: gr.EventData):
-            """A card's "open in document" action (see render.open_button and OPEN_JS)."""
-            citation = app.open_target(str(getattr(event, "_data", {}).get("open") or ""), turns)
+        def open_from_card(turns: dict, event: gr.EventData):
+            """A card's action (see render.open_button and OPEN_JS): a passage opens in the document viewer,
+            "theme:<id>" (a related theme) in the Thema's tab."""
+            target = str(getattr(event, "_data", {}).get("open") or "")
+            if target.startswith("theme:"):
+                theme_id = target.removeprefix("theme:")
+                return (gr.Tabs(selected="themas"), gr.update(), gr.update(), gr.update(),
+                        gr.update(value=theme_id), app.theme_view(theme_id))
+            citation = app.open_target(target, turns)
             if citation is None:
                 raise gr.Error("Deze passage staat niet meer in de index; stel de vraag opnieuw.", print_exception=False)
             return (gr.Tabs(selected="bronnen"), gr.Tabs(selected="document"), gr.update(value=citation.doc_id),
-                    app.document_view(citation.doc_id, citation))
+                    app.document_view(citation.doc_id, citation), gr.update(), gr.update())
 
         for cards in shared.card_lists:
-            cards.click(open_in_document, shared.turns, [shared.tabs, shared.source_tabs, shared.doc_select,
-                                                         shared.doc_view],
+            cards.click(open_from_card, shared.turns, [shared.tabs, shared.source_tabs, shared.doc_select,
+                                                       shared.doc_view, shared.theme_select, shared.theme_view],
                         api_visibility="private").then(None, js=SCROLL_TO_SELECTION)
         blocks.load(start, None, [*start_outputs, shared.theme_select], api_visibility="private")
     blocks.ww_guard = app.guard  # serve() hands it to the security middleware (the upload route)

@@ -35,6 +35,7 @@ mark { background: #fff3a3; padding: 0 1px; }
 .ww-quote { margin: 4px 0; padding-left: 8px; border-left: 3px solid #d0d7de; }
 .ww-outline li.ww-l3 { margin-left: 1em; } .ww-outline li.ww-l4 { margin-left: 2em; }
 .ww-relevance { font-weight: 600; }
+#ww-chat .bubble-wrap { padding-bottom: 150px; }  /* room for the dislike reasons under the last answer */
 @media (max-width: 640px) {
   #ww-chat { height: auto !important; min-height: 120px; max-height: 70vh; }
   #ww-intro p { font-size: 0.9em; }
@@ -55,11 +56,15 @@ PAGE_SCRIPT = """
 <script>
 (() => {
   const words = {'Liked': 'Vind ik leuk', 'Disliked': 'Vind ik niet leuk', 'Feedback': 'Wat was er mis?',
-                 'More tabs': 'Meer tabbladen'};
+                 'More tabs': 'Meer tabbladen', 'Scroll down': 'Naar beneden'};
   const fix = () => {
     document.querySelectorAll('button[aria-label]').forEach((b) => {
       const dutch = words[b.getAttribute('aria-label')];
       if (dutch) { b.setAttribute('aria-label', dutch); b.title = dutch; }
+    });
+    document.querySelectorAll('[aria-label^="bot\\'s message"], [aria-label^="user\\'s message"]').forEach((m) => {
+      const label = m.getAttribute('aria-label');
+      m.setAttribute('aria-label', label.replace(/^bot's message/, 'antwoord').replace(/^user's message/, 'vraag'));
     });
     document.querySelectorAll('[data-testid="toast-body"] .toast-title').forEach((t) => {
       if (t.firstChild && t.firstChild.nodeType === 3 && t.firstChild.data.trim() === 'Error') t.firstChild.data = 'Fout ';
@@ -94,7 +99,7 @@ def launch_options(settings: Settings, blocks) -> dict:
     guard = getattr(blocks, "ww_guard", None) if settings.admin_password else None
     middleware = Middleware(SecurityMiddleware, guard=guard, max_upload_bytes=settings.upload_max_bytes,
                             uploads=RateLimit(count=20, seconds=600.0))
-    return dict(show_error=False, footer_links=["api"], css=CSS, head=PAGE_SCRIPT, i18n=gr.I18n(nl=DUTCH),
+    return dict(show_error=False, footer_links=[], css=CSS, head=PAGE_SCRIPT, i18n=gr.I18n(nl=DUTCH),
                 enable_monitoring=False,
                 max_file_size=settings.upload_max_bytes, theme=gr.themes.Soft(**FONTS),
                 app_kwargs={"middleware": [middleware]})

@@ -35,6 +35,20 @@ element.addEventListener('click', (event) => {
 """
 
 
+# The document viewer's outline: a click scrolls the text box to that section (the page itself stays put,
+# and the address does not change).
+OUTLINE_JS = """
+element.addEventListener('click', (event) => {
+  const link = event.target.closest('a[data-heading]');
+  if (!link || !element.contains(link)) return;
+  event.preventDefault();
+  const heading = element.querySelector('#' + link.dataset.heading);
+  const box = element.querySelector('.ww-doc-text');
+  if (heading && box) box.scrollTo({top: heading.closest('section').offsetTop, behavior: 'smooth'});
+});
+"""
+
+
 def card_list(shared: "Shared", value: str = "", **kwargs):
     """A gr.HTML of cards whose "open in document" buttons open the passage in the document viewer."""
     import gradio as gr

@@ -11,6 +11,7 @@ import gradio as gr
 from assistant import render
 from assistant.admin import ALLOWED_EXTENSIONS, REPLACE_LABEL
 from assistant.messages import phase_label
+from assistant.text import plain
 from assistant.ui.app import App, client_address
 from assistant.errors import UserError
 from assistant.ui.funnel import shown_errors, user_message
@@ -44,13 +45,13 @@ def refused(error: Exception, outputs: int) -> tuple:
     """An admin action that did not happen: the reason as a toast and in the result line; the form keeps
     what was entered (no error overlay over it), so the maintainer can fix it and try again."""
     text = user_message(error)
-    gr.Warning(render.escape(text))
+    gr.Warning(render.escape(text), title="Niet gelukt")
     return (f"**Niet gelukt:** {render.safe_markdown(text)}",) + (gr.update(),) * (outputs - 1)
 
 
 def feedback_table(rows: list[dict]) -> list[list]:
     return [[render.local_time(r.get("time")), "goed" if r.get("liked") else "niet goed", r.get("reason") or "",
-             r.get("question"), " ".join(str(r.get("answer", "")).split())[:200], r.get("build_id")] for r in rows]
+             r.get("question"), " ".join(plain(str(r.get("answer", ""))).split())[:200], r.get("build_id")] for r in rows]
 
 
 def build(app: App, shared: Shared):
@@ -83,7 +84,8 @@ def build(app: App, shared: Shared):
                     "Nederlandse tijd. Alleen zichtbaar na inloggen: de vragen van bezoekers staan erin.")
         refresh = gr.Button("Vernieuwen", size="sm", elem_id="ww-feedback-refresh")
         table = gr.Dataframe(headers=["tijd", "oordeel", "toelichting", "vraag", "antwoord", "build"],
-                             interactive=False, wrap=True, elem_id="ww-feedback")
+                             interactive=False, wrap=True, elem_id="ww-feedback",
+                             column_widths=["12%", "8%", "12%", "22%", "36%", "10%"])
     admin = shared.admin
 
     def do_login(pw: str, request: gr.Request):

@@ -17,6 +17,11 @@ from assistant.ui.funnel import shown_errors, user_message
 from assistant.ui.shared import Shared, card_list
 
 
+# After the export box is filled: its text to the clipboard (the box stays, to copy by hand as well).
+COPY_EXPORT = ("() => { setTimeout(() => { const t = document.querySelector('#ww-export-box textarea'); "
+               "if (t && t.value) navigator.clipboard.writeText(t.value).catch(() => {}); }, 200); }")
+
+
 def _partial(text: str) -> Answer:
     """A streaming answer in progress, for display."""
     return Answer(text=text, citations=[], cases=[], refused=False, mode="generative")
@@ -42,14 +47,15 @@ def build(app: App, shared: Shared):
             with gr.Row(elem_id="ww-ask-row"):
                 question = gr.Textbox(placeholder="Typ je vraag…", show_label=False, scale=5, elem_id="ww-question",
                                       max_lines=4)
-                send = gr.Button("Vraag", variant="primary", scale=1, min_width=80, elem_id="ww-send")
+                send = gr.Button("Verstuur", variant="primary", scale=1, min_width=80, elem_id="ww-send")
             gr.Markdown("**Voorbeeldvragen**")
             with gr.Row():
                 examples = [gr.Button(q, size="sm", elem_classes=["ww-example"]) for q in EXAMPLES]
             with gr.Row():
                 clear = gr.Button("Gesprek wissen", size="sm", elem_id="ww-clear")
-                export = gr.Button("Kopieer het gesprek met bronnen (Markdown)", size="sm", elem_id="ww-export")
-            export_box = gr.Textbox(label="Gesprek met voetnoten", lines=8, visible=False, buttons=["copy"],
+                export = gr.Button("Kopieer het hele gesprek met bronnen", size="sm", elem_id="ww-export")
+            export_box = gr.Textbox(label="Gekopieerd: het gesprek met de bronnen als voetnoten (Markdown, om te "
+                                          "plakken in een verslag)", lines=8, visible=False, buttons=["copy"],
                                     elem_id="ww-export-box")
         with gr.Column(scale=2, min_width=300):
             sources = card_list(shared, render.sources_panel(None), elem_id="ww-sources")
@@ -116,8 +122,7 @@ def build(app: App, shared: Shared):
         reason = data.liked if isinstance(data.liked, str) and data.liked not in ("Like", "Dislike") else ""
         liked = data.liked is True or data.liked == "Like"
         app.vote(turn, liked, client_address(request), getattr(request, "session_hash", None), reason=reason)
-        gr.Info("Bedankt, je feedback is opgeslagen." if liked or reason else
-                "Bedankt, je feedback is opgeslagen. Met de vlag ernaast kun je zeggen wat er mis was.")
+        gr.Info("Bedankt, je feedback is opgeslagen.", title="Feedback")
 
     def export_conversation(turns: dict):
         if not turns:
@@ -142,7 +147,7 @@ def build(app: App, shared: Shared):
         chatbot.option_select(picked, None, question, api_visibility="private").then(
             respond, [question, chatbot, turns], outputs, api_visibility="private", concurrency_id="chat")
         chatbot.like(on_like, turns, None, api_visibility="private", concurrency_id="feedback", concurrency_limit=4)
-        export.click(export_conversation, turns, export_box, api_visibility="private")
+        export.click(export_conversation, turns, export_box, api_visibility="private").then(None, js=COPY_EXPORT)
         clear.click(clear_conversation, None, [chatbot, turns, sources, question, theme_btn, export_box],
                     api_visibility="private")
         theme_btn.click(open_answer_theme, turns, [shared.tabs, shared.theme_select, shared.theme_view],

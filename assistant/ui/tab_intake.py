@@ -12,10 +12,12 @@ def build(app: App, shared: Shared):
     gr.Markdown("Drie vragen, dan een eerste stappenplan uit de bronnen met praktijkvoorbeelden. Sector en omvang "
                 "mag je leeg laten.")
     with gr.Row():
-        sector = gr.Dropdown(intake_sectors(), value=None, label="Sector", elem_id="ww-intake-sector")
-        size = gr.Dropdown(SIZE_CHOICES, value=None, label="Omvang", elem_id="ww-intake-size")
+        sector = gr.Dropdown(intake_sectors(), value=None, label="Sector", info="Kies je sector (mag leeg)",
+                             elem_id="ww-intake-sector")
+        size = gr.Dropdown(SIZE_CHOICES, value=None, label="Omvang", info="Hoeveel medewerkers? (mag leeg)",
+                           elem_id="ww-intake-size")
         challenge = gr.Dropdown(list(CHALLENGES), value=None, label="Belangrijkste uitdaging",
-                                elem_id="ww-intake-challenge")
+                                info="Kies wat nu het meest speelt", elem_id="ww-intake-challenge")
     go = gr.Button("Maak mijn startplan", variant="primary", elem_id="ww-intake-go")
     with gr.Row():
         with gr.Column(scale=3, min_width=300):

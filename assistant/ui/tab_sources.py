@@ -6,7 +6,7 @@ from assistant import render
 from assistant.models import DOCUMENT_KINDS, SECTORS, SIZE_CLASSES, THEMES
 from assistant.ui.app import ALL, App
 from assistant.ui.funnel import shown_errors
-from assistant.ui.shared import Shared, card_list
+from assistant.ui.shared import OUTLINE_JS, Shared, card_list
 
 KIND_CHOICES = [("alle soorten", ALL)] + [(render.KIND_LABELS["nl"][k], k) for k in DOCUMENT_KINDS]
 SIZE_FILTER = [("alle", ALL), ("klein (< 50)", "klein"), ("middelgroot (50–250)", "middel"), ("groot (> 250)", "groot"),
@@ -27,7 +27,7 @@ def build(app: App, shared: Shared):
             results = card_list(shared, render.search_results_html("", [], {}), elem_id="ww-search-results")
         with gr.Tab("Document", id="document"):
             shared.doc_select = gr.Dropdown(label="Document", choices=[], value=None, elem_id="ww-doc-select")
-            shared.doc_view = gr.HTML(render.placeholder("document"), elem_id="ww-doc-view")
+            shared.doc_view = gr.HTML(render.placeholder("document"), js_on_load=OUTLINE_JS, elem_id="ww-doc-view")
         with gr.Tab("Praktijkvoorbeelden", id="cases"):
             with gr.Row():
                 c_sector = gr.Dropdown([ALL, *SECTORS], value=ALL, label="Sector")
