@@ -335,7 +335,8 @@ def excerpts_for(
 
 # --- labels: what an excerpt is about ---------------------------------------------------------------
 
-def _year(meta: dict[str, Any]) -> str:
+def year_of(meta: dict[str, Any]) -> str:
+    """The year of a document's front matter date ("2023-03" -> "2023"), or ""."""
     m = re.match(r"\s*'?((?:19|20)\d\d)", str(meta.get("date") or ""))
     return m.group(1) if m else ""
 
@@ -422,7 +423,7 @@ def source_label(hit: Hit, excerpt_text: str = "", language: str = "nl", about: 
     name = plain(str(meta.get("short_title") or hit.title))
     if len(name) > 60:
         name = name[:57].rsplit(" ", 1)[0] + " …"
-    year = _year(meta)
+    year = year_of(meta)
     label = f"{name} ({year})" if year else name
     tags = [f"{words['about']} {plain(about)}"] if about else []
     if is_proposal(hit.section):

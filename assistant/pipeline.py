@@ -28,7 +28,7 @@ from assistant.evaluate import (
     score_answers,
 )
 from assistant.errors import AssistantError, CorpusError, IndexMismatchError, StoreError
-from assistant.messages import (PHASE_FILES, PHASE_PASSAGES, PHASE_SAVING, PHASE_SENTENCES, PHASE_THEMES, PHASES,
+from assistant.messages import (PHASE_FILES, PHASE_PASSAGES, PHASE_SAVING, PHASE_SENTENCES, PHASE_THEMES,
                                 Message, count_summary, msg)
 from assistant.models import CASE_FIELDS, Answer, Chunk, Citation, Document, Filters, Hit, LoadReport
 from assistant.answer import (

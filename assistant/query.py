@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from typing import Sequence
 
-from assistant.text import DATA_DIR, _stopwords, word_list
+from assistant.text import DATA_DIR, stopwords, word_list
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -209,7 +209,7 @@ def carried_terms(question: str, history: Sequence[str] = ()) -> str:
     own_names = entities(question)
     names = [] if own_names else entities(previous)
     name_words = {w.lower() for n in entities(previous) for w in _WORD.findall(n)}
-    stop = _stopwords() | _QUESTION_WORDS
+    stop = stopwords() | _QUESTION_WORDS
     keep = [w for w in _WORD.findall(previous) if w.lower() not in stop and w.lower() not in name_words]
     return " ".join(dict.fromkeys(names + keep))
 

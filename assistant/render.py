@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from typing import Iterable, Sequence
 
 from assistant.answer import employees_label
 from assistant.chunking import HEADING, find_section
-from assistant.excerpts import source_label
+from assistant.excerpts import source_label, year_of
 from assistant.text import MARKDOWN_ESCAPE
 from assistant.models import Answer, CaseRef, Citation, Document, Hit
 from assistant.themes import PlacedPoint, Theme
@@ -44,13 +46,11 @@ WORDS = {
            "refused": "No sources for this answer: the sources do not cover this question.",
            "none_cited": "This answer cites no sources."},
 }
-LABELS = {lang: {k: w[k] for k in ("sources", "cases", "no_sources")} for lang, w in WORDS.items()}
 
 
 def document_year(doc: Document | None) -> str:
     """The year a document was published, from its front matter date ("2023-03" -> "2023"), or ""."""
-    m = re.match(r"\s*'?((?:19|20)\d\d)", str((doc.meta.get("date") if doc else "") or ""))
-    return m.group(1) if m else ""
+    return year_of(doc.meta) if doc else ""
 
 
 # Inline Markdown of corpus text, as a reader should see it: emphasis rendered, links and images reduced
@@ -407,11 +407,6 @@ def plan_sources_html(parts: Sequence[tuple[str, Answer]], documents: dict[str, 
                    for label, answer in parts)
 
 
-def case_facts_line(row: dict, language: str = "nl") -> str:
-    """A practice case row's sector, size (only when known) and place, escaped."""
-    return _case_facts(row, language)
-
-
 def case_list_html(rows: Sequence[dict], heading: str) -> str:
     """Practice cases (rows of `list_cases`) as cards: organisation, facts, what they did, where it is told."""
     if not rows:
@@ -498,12 +493,12 @@ def search_results_html(query: str, hits: Sequence[Hit], documents: dict[str, Do
         a, b = _snippet(plain_text, spans)
         inner = [(max(s, a) - a, min(e, b) - a) for s, e in spans if e > a and s < b]
         snippet = ("… " if a else "") + markdown_html(plain_text[a:b], inner) + (" …" if b < len(plain_text) else "")
-        facts = _doc_facts(doc, h.kind, "nl")
+        facts, year = _doc_facts(doc, h.kind, "nl"), document_year(doc)
         if h.kind == "case":
             facts = " · ".join(x for x in (_e(KIND_LABELS["nl"]["case"]), _case_facts(h.meta, "nl")) if x)
         rows.append(
             f'<div class="ww-card ww-result" data-chunk="{_e(h.chunk_id)}"><div class="ww-card-head">{i}. {_e(h.title)}'
-            f'{f" ({document_year(doc)})" if document_year(doc) else ""}</div>'
+            f'{f" ({year})" if year else ""}</div>'
             f'<div class="ww-card-kind">{_e(h.section) + " · " if h.section else ""}{facts} · '
             f'<span class="ww-relevance">{_e(relevance_label(h.score, best))}</span></div>'
             f'<div class="ww-card-text">{snippet}</div>'
@@ -525,17 +520,12 @@ def export_conversation(turns: Sequence[tuple[str, Answer]]) -> str:
 
 def local_time(value: object) -> str:
     """A stored UTC time ("2026-12-02T16:40:00+00:00") in the Netherlands' local time, "2 dec 2026 17:40"."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     text = str(value or "")
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return text
     if moment.tzinfo is None:
-        from datetime import timezone
-
         moment = moment.replace(tzinfo=timezone.utc)
     local = moment.astimezone(ZoneInfo("Europe/Amsterdam"))
     months = "jan feb mrt apr mei jun jul aug sep okt nov dec".split()

@@ -24,7 +24,7 @@ import numpy as np
 from assistant.errors import StoreError
 from assistant.models import Filters, Hit, passage_context
 from assistant.query import _QUESTION_WORDS, _expansions, _with_carried, carried_terms, expand_query
-from assistant.text import _stopwords, plain, word_list
+from assistant.text import plain, stopwords, word_list
 from assistant.store import UNIT_KEYS, decode_units
 from assistant.themes import THEME_VECTORS_BLOB, seed_vectors
 
@@ -84,7 +84,7 @@ class Tokenizer:
         import Stemmer
 
         self._stemmer = Stemmer.Stemmer(language)
-        self._stop = _stopwords()
+        self._stop = stopwords()
         self.decompounder = decompounder
 
     def words(self, text: str) -> list[str]:

@@ -31,12 +31,9 @@ while who whom why won't would wouldn't you your yours yourself yourselves also 
 """.split())
 
 
+@lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """Dutch and English function words (bm25s's lists plus more English ones)."""
-    return _stopwords()
-
-
-def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 
     return frozenset(STOPWORDS_DUTCH) | frozenset(STOPWORDS_EN) | _MORE_ENGLISH_STOPWORDS
