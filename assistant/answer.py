@@ -17,6 +17,7 @@ from assistant.models import Answer, CaseRef, Citation, Hit
 from assistant.excerpts import (Excerpt, asked_organisations, candidates, excerpts_for, label_about, shape_match,
                                 source_label)
 from assistant.themes import PlacedPoint, Theme
+from assistant.ranker import UnitRanker
 from assistant.query import (_expansions, answer_type, clauses, detect_language, entities,
                             question_type, states_answer_type)
 from assistant.text import plain, sentence_spans
@@ -313,7 +314,7 @@ def unsupported_legal_question(question: str, hits: Sequence[Hit], terms: Sequen
     return max((c.coverage for c in sentences), default=0.0) < PARTIAL_ANSWER
 
 
-REFUSAL_REASONS = ("low_evidence", "unknown_subject", "legal", "amount", "model")
+REFUSAL_REASONS = ("low_evidence", "unknown_subject", "legal", "amount", "out_of_scope", "model")
 
 
 def refusal_reason(question: str, retrieval: Retrieval, terms: Sequence[QueryTerm], own_terms: Sequence[QueryTerm],
@@ -389,13 +390,15 @@ def compose_extractive(
     question: str, retrieval: Retrieval, case_hits: Sequence[Hit], lexical: LexicalIndex,
     terms: Sequence[QueryTerm], language: str, qtype: str | None = None, units: dict | None = None,
     organisations: dict[str, Sequence[str]] | None = None, theme: ThemeUse | None = None,
+    ranker: UnitRanker | None = None,
 ) -> Answer:
     """A short answer of labelled excerpts with citations, then practice cases; or a refusal.
 
     The excerpts (see assistant/excerpts.py) come from all passages the answer reads, cases included;
     `terms` are the user's own words plus, at a third of their weight, what a follow-up carried over.
     `units` adds the sentence units of `case_hits` to those of the retrieval; `organisations` (the
-    practice cases' names) let a report's excerpt say which company it is about.
+    practice cases' names) let a report's excerpt say which company it is about; `ranker` (see
+    assistant/ranker.py) picks the excerpts, the hand-set weights when None.
     """
     t = TEXTS[language]
     qtype = qtype or question_type(question)
@@ -404,13 +407,14 @@ def compose_extractive(
     defining = (lambda text: defines(text, subject, lexical)) if subject else None
     leading = theme is not None and theme.role == "lead" and bool(theme.points)
     chosen = excerpts_for(retrieval.hits, units, retrieval.query_vector, terms, lexical, question, qtype,
-                          defines=defining, organisations=organisations, asked_text=retrieval.search_query)
+                          defines=defining, organisations=organisations, asked_text=retrieval.search_query,
+                          ranker=ranker)
     if leading and chosen and chosen[0].dense > theme.similarity + THEME_DIRECT_MARGIN:
         leading = False  # a passage answers the question more closely than any point of the theme
     if leading:
         chosen = excerpts_for(retrieval.hits, units, retrieval.query_vector, terms, lexical, question, qtype,
                               defines=defining, organisations=organisations, asked_text=retrieval.search_query,
-                              max_excerpts=THEME_DIRECT_EXCERPTS, budget=THEME_DIRECT_BUDGET)  # an excerpt the theme already quotes is not shown twice
+                              max_excerpts=THEME_DIRECT_EXCERPTS, budget=THEME_DIRECT_BUDGET, ranker=ranker)  # an excerpt the theme already quotes is not shown twice
         taken = [(p.hit.doc_id, p.hit.start + p.span[0], p.hit.start + p.span[1]) for p in theme.points]
         chosen = [ex for ex in chosen if not any(d == ex.hit.doc_id and s < ex.doc_span()[1] and ex.doc_span()[0] < e
                                                  for d, s, e in taken)]

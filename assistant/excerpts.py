@@ -23,6 +23,7 @@ import numpy as np
 
 from assistant.models import Hit
 from assistant.query import answer_type, entities, states_answer_type
+from assistant.ranker import UnitRanker
 from assistant.retrieve import _WORD, LexicalIndex, QueryTerm, coverage
 from assistant.text import opens_with_reference, plain, sentence_spans, word_list
 
@@ -86,6 +87,7 @@ class Excerpt:
     score: float = 0.0
     tokens: frozenset[str] = field(default_factory=frozenset)
     features: dict[str, float] = field(default_factory=dict)  # what the score is made of (WEIGHTS)
+    vector: Any = None  # the unit's vector (its sentences' vectors summed, unit length), when stored
 
     @property
     def text(self) -> str:
@@ -131,6 +133,7 @@ def candidates(
     hits: Sequence[Hit], units: dict[str, Any], query_vector: Any, terms: Sequence[QueryTerm],
     lexical: LexicalIndex, qtype: str = "other", names: Sequence[str] = (), defines=None,
     organisations: dict[str, Sequence[str]] | None = None, asked: set[str] | None = None, question: str = "",
+    ranker: UnitRanker | None = None,
 ) -> list[Excerpt]:
     """Every unit of up to MAX_WINDOW consecutive sentences of the passages, scored, best first.
 
@@ -138,6 +141,8 @@ def candidates(
     them (an index built before units existed) is split here and scored on its wording only.
     `defines(text)` tells whether a unit defines what a definition question asks about. When the
     question names practice-case companies (`asked`), a unit about another company weighs less.
+    The score is the learned `ranker`'s (assistant/ranker.py) when every unit has a vector, else the
+    hand-set WEIGHTS' sum.
     """
     q = None if query_vector is None else np.asarray(query_vector, dtype=np.float32)
     lowered_names = [n.lower() for n in names]
@@ -166,12 +171,13 @@ def candidates(
                 # A unit never ends on a question or a colon: what answers it follows.
                 if _QUESTION_END.search(last_sentence):
                     continue
-                dense = 0.0
+                dense, v = 0.0, None
                 if q is not None and vectors is not None:
-                    v = vectors[i : j + 1].sum(axis=0)
-                    dense = float(q @ v / (np.linalg.norm(v) or 1.0))
+                    v = vectors[i : j + 1].sum(axis=0, dtype=np.float32)
+                    v = v / (np.linalg.norm(v) or 1.0)
+                    dense = float(q @ v)
                 tokens = frozenset().union(*sentence_tokens[i : j + 1])
-                out.append(Excerpt(hit, rank, i, j, start, end, dense, coverage(terms, tokens), tokens=tokens))
+                out.append(Excerpt(hit, rank, i, j, start, end, dense, coverage(terms, tokens), tokens=tokens, vector=v))
     if not out:
         return out
     dense = np.array([c.dense for c in out])
@@ -229,6 +235,11 @@ def candidates(
             "other_company": float(other_company(c)), "answer_type": float(bool(wanted) and states_figure(c)),
         }
         c.score = sum(WEIGHTS[k] * v for k, v in c.features.items())
+    if ranker is not None and q is not None and all(c.vector is not None for c in out):
+        learned = ranker.score(np.array([[c.features[k] for k in ranker.features] for c in out]),
+                               np.array([c.vector for c in out]), q)
+        for c, score in zip(out, learned):
+            c.score = float(score)
     return sorted(out, key=lambda c: -c.score)
 
 
@@ -241,11 +252,14 @@ def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
     return shared / len(a | b) > 0.6 or shared / min(len(a), len(b)) > OVERLAP
 
 
-def select(ranked: Sequence[Excerpt], max_excerpts: int | None = None, budget: int | None = None) -> list[Excerpt]:
+def select(ranked: Sequence[Excerpt], max_excerpts: int | None = None, budget: int | None = None,
+           gap: float | None = None) -> list[Excerpt]:
     """The best excerpts that fit: no overlap in a document, at most PER_PASSAGE per passage, no
-    near-duplicates, within `budget` quoted characters (the best one always)."""
+    near-duplicates, within `budget` quoted characters (the best one always), none scoring `gap`
+    (default SCORE_GAP) or more below the best."""
     max_excerpts = MAX_EXCERPTS if max_excerpts is None else max_excerpts
     budget = BUDGET_CHARS if budget is None else budget
+    gap = SCORE_GAP if gap is None else gap
     chosen: list[Excerpt] = []
     used = 0
     for c in ranked:
@@ -258,7 +272,7 @@ def select(ranked: Sequence[Excerpt], max_excerpts: int | None = None, budget: i
             continue
         if chosen and used + len(c.text) > budget:
             continue
-        if chosen and c.score < chosen[0].score - SCORE_GAP:
+        if chosen and c.score < chosen[0].score - gap:
             break
         if any(_near_duplicate(c.tokens, x.tokens) for x in chosen):
             continue
@@ -306,16 +320,18 @@ def excerpts_for(
     hits: Sequence[Hit], units: dict[str, Any], query_vector: Any, terms: Sequence[QueryTerm],
     lexical: LexicalIndex, question: str, qtype: str = "other", defines=None,
     max_excerpts: int | None = None, budget: int | None = None,
-    organisations: dict[str, Sequence[str]] | None = None, asked_text: str = "",
+    organisations: dict[str, Sequence[str]] | None = None, asked_text: str = "", ranker: UnitRanker | None = None,
 ) -> list[Excerpt]:
     """The excerpts an answer shows, best first, each keeping its subject (at most `max_excerpts`,
-    default MAX_EXCERPTS, within `budget` characters, default BUDGET_CHARS)."""
+    default MAX_EXCERPTS, within `budget` characters, default BUDGET_CHARS), ranked by the learned
+    `ranker` when one is given and the units have vectors."""
     max_excerpts = MAX_EXCERPTS if max_excerpts is None else max_excerpts
     budget = BUDGET_CHARS if budget is None else budget
     asked = asked_organisations(asked_text or question, organisations or {})
     ranked = candidates(hits, units, query_vector, terms, lexical, qtype, entities(question), defines,
-                        organisations, asked, question)
-    chosen = select(ranked, max_excerpts, budget)
+                        organisations, asked, question, ranker)
+    learned = ranker is not None and query_vector is not None and all(c.vector is not None for c in ranked)
+    chosen = select(ranked, max_excerpts, budget, ranker.score_gap if learned else None)
     room = budget + SUBJECT_EXTRA_CHARS - sum(len(c.text) for c in chosen)
     out = []
     for c in chosen:

@@ -202,7 +202,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per step
     build_id: str = ""
     evidence: float | None = None  # the evidence score the refusal decision used
-    refusal_reason: str | None = None  # why it refused: low_evidence, unknown_subject, legal, amount, model
+    refusal_reason: str | None = None  # why it refused: low_evidence, unknown_subject, legal, amount, out_of_scope, model
     theme: dict[str, str] | None = None  # {"id", "title", "role": "lead" | "see_also"} when a curated theme is used
 
     def to_dict(self) -> dict[str, Any]:

@@ -59,6 +59,8 @@ from assistant.retrieve import (
     query_terms,
 )
 from assistant.store import Build, Manifest, Store, disk_full_error, is_disk_full, open_store
+from assistant.ranker import ranker_for
+from assistant.scope import scope_features, scope_model_for
 from assistant.text import sentence_spans
 from assistant.themes import (THEME_VECTORS_BLOB, Theme, ThemeLibrary, ThemeReport, check_themes, seed_vectors,
                               theme_files, theme_texts, theme_vectors_blob)
@@ -804,6 +806,11 @@ class Assistant:
         retrieval = focus_on_carried_names(cleaned, retrieval)
         own_terms = answer_terms(cleaned, terms, lexical)
         reason = refusal_reason(cleaned, retrieval, terms, own_terms, lexical, score)
+        if retrieval.query_vector is not None:
+            features = scope_features(retrieval.query_vector, retrieval.best_dense, score, bool(context))
+            scope = scope_model_for(retrieval.embedder, self.settings.scope_model)
+            if reason is None and scope is not None and scope.out_of_scope(features):
+                reason = "out_of_scope"  # close to the domain, but not what these sources are about
         if reason is not None:
             answer = refusal(language, notices, reason, self._suggestions(searcher, retrieval, language))
         else:
@@ -815,7 +822,8 @@ class Assistant:
                 organisations = searcher.organisations()
                 answer = compose_extractive(cleaned, retrieval, case_hits, lexical, own_terms, language,
                                             question_type(cleaned), case_units, organisations,
-                                            self._theme_use(searcher, cleaned, retrieval, organisations, theme))
+                                            self._theme_use(searcher, cleaned, retrieval, organisations, theme),
+                                            ranker_for(retrieval.embedder, self.settings.unit_ranker))
             answer.notices = notices + [n for n in answer.notices if n not in notices]
         timings["answer_ms"] = (time.perf_counter() - t0) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000

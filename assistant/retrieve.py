@@ -437,6 +437,7 @@ class Retrieval:
     build_id: str = ""  # the index build every passage came from (one live build per question)
     carried: str = ""  # what a follow-up carried over from the earlier turn ("" for a self-contained question)
     units: dict[str, Any] = field(default_factory=dict)  # chunk id -> (sentence spans, their vectors)
+    embedder: str = ""  # the model that embedded the build (its manifest's), which the unit vectors come from
 
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -449,6 +450,11 @@ class HybridSearcher:
 
     The BM25 index is built from the build's stored passages on first use (not per query).
     """
+
+    def embedder_model(self) -> str:
+        """The model name the build's manifest records for its vectors ("" when it records none)."""
+        manifest = getattr(self.build, "manifest", None)
+        return str((manifest.embedder or {}).get("model") or "") if manifest is not None else ""
 
     def __init__(self, build, embedder, *, candidates: int = 50, per_section: int = 2,
                  expand: bool = True, decompound: bool = True, follow_ups: bool = True, windows: bool = True) -> None:
@@ -665,7 +671,7 @@ class HybridSearcher:
         timings["fuse_ms"] = (time.perf_counter() - t0) * 1000
         units = {h.chunk_id: self._units[h.chunk_id] for h in hits if h.chunk_id in self._units}
         return Retrieval(question, query, hits, best_dense, timings, expanded, vector,
-                         build_id=self.build.build_id, carried=carried, units=units)
+                         build_id=self.build.build_id, carried=carried, units=units, embedder=self.embedder_model())
 
 
 def with_second_query(first: Retrieval, second: Retrieval, k: int) -> Retrieval:

@@ -3,6 +3,7 @@
 import re
 from functools import lru_cache
 
+import numpy as np
 import pytest
 
 from assistant.chunking import chunk_document
@@ -379,3 +380,23 @@ def test_the_intakes_start_question_is_answered_for_every_sector(real_index):
     for sector in intake_sectors():
         answer = assistant.ask(start_question(sector), theme=START_THEME)
         assert not answer.refused and answer.citations and answer.theme["id"] == START_THEME, sector
+
+
+@pytest.mark.slow
+def test_the_learned_models_apply_to_the_real_build_and_the_scope_model_can_refuse(real_index, tmp_path):
+    """The bundled unit ranker and scope model read this build's vectors; a scope model that judges
+    every question out of scope refuses one the rules answer, with its own reason."""
+    from assistant.pipeline import Assistant
+    from assistant.ranker import ranker_for
+    from assistant.scope import ScopeModel, scope_model_for
+
+    settings, index = real_index
+    retrieval = index.retrieve("Hoe krijg ik mijn mensen mee?", 10)
+    assert ranker_for(retrieval.embedder) is not None and scope_model_for(retrieval.embedder) is not None
+    everything_out = tmp_path / "scope.json"
+    everything_out.write_text(ScopeModel(np.zeros(387), 10.0, 0.8, ("multilingual-e5-small",)).to_json(), "utf-8")
+    question = "Hoe krijg ik mijn mensen mee?"
+    refused = Assistant(settings.model_copy(update={"scope_model": str(everything_out)}), index=index).ask(question)
+    assert refused.refused and refused.refusal_reason == "out_of_scope"
+    answered = Assistant(settings.model_copy(update={"scope_model": "off"}), index=index).ask(question)
+    assert not answered.refused and answered.citations

