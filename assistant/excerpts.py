@@ -331,6 +331,8 @@ def excerpts_for(
     ranked = candidates(hits, units, query_vector, terms, lexical, qtype, entities(question), defines,
                         organisations, asked, question, ranker)
     learned = ranker is not None and query_vector is not None and all(c.vector is not None for c in ranked)
+    # A question about one company never gets a quote about another one while others are left.
+    ranked = [c for c in ranked if not c.features.get("other_company")] or ranked
     chosen = select(ranked, max_excerpts, budget, ranker.score_gap if learned else None)
     room = budget + SUBJECT_EXTRA_CHARS - sum(len(c.text) for c in chosen)
     out = []

@@ -132,7 +132,7 @@ class TrainingQuestion:
 
 
 def fit(questions: Sequence[TrainingQuestion], features: Sequence[str], embedders: Sequence[str], *,
-        c: float = 3.0, length_penalty: float = 0.3, score_gap: float = 5.0,
+        c: float = 3.0, length_penalty: float = 0.3, score_gap: float = 3.0,
         trained_on: dict[str, Any] | None = None) -> UnitRanker:
     """Logistic regression (balanced classes, L2 with inverse strength `c`) of "the unit holds
     evidence" on the three feature groups. Needs scikit-learn (an offline step, not the app)."""

@@ -187,6 +187,16 @@ def test_a_question_about_one_company_keeps_other_companies_out():
     own = next(c for c in ranked if c.text.startswith("Bij Aldowa") and c.first == c.last)
     assert other.features["other_company"] == 1.0 and own.features["other_company"] == 0.0
     assert own.score > other.score
+    # Shown: never a quote about Kesselaar while one about Aldowa (or about no company) is left.
+    aldowa = _hit("a:0", "Aldowa is in korte tijd sterk gegroeid met nieuwe klanten.")
+    kesselaar = _hit("k:0", "Bij Kesselaar werken 40 mensen in teams.")
+    both = _lexical(aldowa, kesselaar)
+    shown = excerpts_for([kesselaar, aldowa], {}, None, query_terms(question, both), both, question,
+                         organisations=names, budget=2000)
+    assert [c.text for c in shown] == ["Aldowa is in korte tijd sterk gegroeid met nieuwe klanten."]
+    only_other = _hit("ser:3", "Bij Kesselaar werken 40 mensen in teams.")
+    assert excerpts_for([only_other], {}, None, query_terms(question, _lexical(only_other)), _lexical(only_other),
+                        question, organisations=names)  # nothing else left: the quote is shown (its label says whose)
 
 
 def test_a_how_long_question_prefers_the_sentence_with_a_duration():
