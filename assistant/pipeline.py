@@ -771,10 +771,11 @@ class Assistant:
 
     def ask(
         self, question: str, history: Sequence[str] = (), filters: Filters | None = None,
-        on_token: Callable[[str], None] | None = None, theme: str | None = None,
+        on_token: Callable[[str], None] | None = None, theme: str | None = None, ours: bool = False,
     ) -> Answer:
         """`theme`: the id of a curated theme the answer leads with whatever the question matches (the
-        intake's plan); an unknown or broken theme is ignored."""
+        intake's plan); an unknown or broken theme is ignored. `ours`: the question is one we wrote (the
+        intake's), not a visitor's, so the scope model does not judge it (the refusal rules still do)."""
         started = time.perf_counter()
         cleaned, notices = clean_question(question)
         language = detect_language(cleaned) if cleaned else "nl"
@@ -787,11 +788,12 @@ class Assistant:
         # One live build for the whole question, even during a rebuild; held until it is answered.
         with self.index.session() as searcher:
             return self._answer(searcher, cleaned, notices, language, model, query, context, filters, on_token,
-                                started, t0, theme)
+                                started, t0, theme, ours)
 
     def _answer(self, searcher: HybridSearcher, cleaned: str, notices: list[str], language: str, model,
                 query: str, context: Sequence[str], filters: Filters | None,
-                on_token: Callable[[str], None] | None, started: float, t0: float, theme: str | None = None) -> Answer:
+                on_token: Callable[[str], None] | None, started: float, t0: float, theme: str | None = None,
+                ours: bool = False) -> Answer:
         retrieval = searcher.retrieve(query, self.settings.answer_passages, filters, context)
         lexical = searcher.lexical()
         bare = definition_query(query, lexical)  # "… maar wat is dat nou precies?" -> "Wat is sociale innovatie?"
@@ -809,7 +811,7 @@ class Assistant:
         if retrieval.query_vector is not None:
             features = scope_features(retrieval.query_vector, retrieval.best_dense, score, bool(context))
             scope = scope_model_for(retrieval.embedder, self.settings.scope_model)
-            if reason is None and scope is not None and scope.out_of_scope(features):
+            if reason is None and not ours and scope is not None and scope.out_of_scope(features):
                 reason = "out_of_scope"  # close to the domain, but not what these sources are about
         if reason is not None:
             answer = refusal(language, notices, reason, self._suggestions(searcher, retrieval, language))

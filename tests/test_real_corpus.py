@@ -401,7 +401,14 @@ def test_the_learned_models_apply_to_the_real_build_and_the_scope_model_can_refu
     everything_out = tmp_path / "scope.json"
     everything_out.write_text(ScopeModel(np.zeros(387), 10.0, 0.8, ("multilingual-e5-small",)).to_json(), "utf-8")
     question = "Hoe krijg ik mijn mensen mee?"
-    refused = Assistant(settings.model_copy(update={"scope_model": str(everything_out)}), index=index).ask(question)
+    strict = Assistant(settings.model_copy(update={"scope_model": str(everything_out)}), index=index)
+    refused = strict.ask(question)
     assert refused.refused and refused.refusal_reason == "out_of_scope"
+    assert not strict.ask(question, ours=True).refused  # the intake's own questions are not judged by it
     answered = Assistant(settings.model_copy(update={"scope_model": "off"}), index=index).ask(question)
     assert not answered.refused and answered.citations
+    # The bundled model: a company the sources never name is no subject of theirs (the blind sets'
+    # writers counted such questions out of scope); the same question about a case company is answered.
+    bundled = Assistant(settings, index=index)
+    assert bundled.ask("Hoe heeft Coolblue zijn zelfsturende teams georganiseerd?").refusal_reason == "out_of_scope"
+    assert not bundled.ask("Hoe werkt Buurtzorg met zelfsturende teams?").refused

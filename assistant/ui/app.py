@@ -236,8 +236,8 @@ class App:
             raise UserError("Kies eerst je belangrijkste uitdaging.")
         if sector and sector not in set(intake_sectors()):
             raise UserError("Kies een sector uit de lijst.")
-        start = self.assistant.ask(start_question(sector), theme=START_THEME)
-        specific = self.assistant.ask(CHALLENGES[challenge], theme=CHALLENGE_GUIDES.get(challenge))
+        start = self.assistant.ask(start_question(sector), theme=START_THEME, ours=True)
+        specific = self.assistant.ask(CHALLENGES[challenge], theme=CHALLENGE_GUIDES.get(challenge), ours=True)
         specific = specific.renumbered(len(start.citations))
         plan = [f"### Je startplan: {render.escape(challenge)}" + (f" ({render.escape(sector)})" if sector else ""),
                 "#### 1. Zo begin je", render.answer_markdown(start),
