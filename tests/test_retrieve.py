@@ -23,6 +23,19 @@ def test_tokenizer_stems_dutch_and_drops_stop_words():
     assert "de" not in tok("de de de") and tok("de het een") == []
 
 
+@pytest.mark.parametrize("written, typed", [
+    ("In het begin kóst het vooral tijd", "in het begin kost het vooral tijd"),
+    ("financiële middelen", "financiele middelen"),
+    ("coördinatie en geïntegreerd", "coordinatie en geintegreerd"),
+    ("één afdeling", "een afdeling"),
+])
+def test_tokenizer_folds_accents_users_leave_out(written, typed):
+    tok = Tokenizer()
+    assert tok(written) == tok(typed) != []
+    index = LexicalIndex(["a", "b"], [f"{written}.", "Iets anders over teams in de bouw."])
+    assert [i for i, _ in index.search(typed, k=2)][:1] == ["a"]
+
+
 def test_lexical_index_ranks_by_bm25_and_respects_allowed_ids():
     index = LexicalIndex(
         ["a", "b", "c"],
