@@ -267,6 +267,8 @@ LEXICAL_FORMAT = 2  # 2: accents folded ("kóst" = "kost")
 class OutdatedFormat(ValueError):
     """A persisted search index written by another version of the assistant (not damaged: usable after
     `assistant index --rebuild`)."""
+
+
 _BM25_PARAMS = ("k1", "b", "delta", "method", "idf_method", "dtype", "int_dtype", "backend", "csc_backend")
 
 
@@ -788,7 +790,7 @@ def load_search_state(files: Mapping[str, BinaryIO], build=None, sizes: Sequence
     dump_search_state wrote; ValueError/KeyError (or a zip/npz error) when they are damaged or do not fit."""
     record_json = _from_json_array(_load_npz(files["records.npz"])["records"])
     if record_json.get("format") != SEARCH_STATE_FORMAT:
-        raise ValueError(f"search state format {record_json.get('format')!r}, expected {SEARCH_STATE_FORMAT}")
+        raise OutdatedFormat(f"search state format {record_json.get('format')!r}, this version reads {SEARCH_STATE_FORMAT}")
     ids, texts, metas = record_json["ids"], record_json["texts"], record_json["metas"]
     if not (len(ids) == len(texts) == len(metas)) or len(set(ids)) != len(ids):
         raise ValueError("passage lists of different lengths")

@@ -8,7 +8,6 @@ embedder, real builds of the fixture corpus.
 from __future__ import annotations
 
 import gc
-import io
 import json
 import logging
 import os
@@ -27,7 +26,7 @@ from assistant.corpus import load_corpus
 from assistant.errors import StoreError
 from assistant.models import Filters
 from assistant.pipeline import Assistant, Index, build_index
-from assistant.retrieve import LEXICAL_FORMAT, HybridSearcher
+from assistant.retrieve import LEXICAL_FORMAT, HybridSearcher, _from_json_array, _json_array, _npz_bytes
 from assistant import store as store_module
 from assistant.store import SERVER_PREFIX, PersistentStore, ServerStore, open_store
 from tests.conftest import GOOD_SOURCES
@@ -421,26 +420,26 @@ def _corrupt_embedded(folder, how: str) -> None:
         path = search / "units.npz"
         with zipfile.ZipFile(path, "w") as z:
             z.writestr("meta.npy", b"\x93NUMPY nonsense")
-        marker = search / "index.json"
-        index = json.loads(marker.read_text())
-        index["blobs"]["units.npz"]["size"] = path.stat().st_size
-        marker.write_text(json.dumps(index))
+        _resize_in_marker(search, "units.npz")
     elif how == "absent":  # a build made before search indexes were stored
         shutil.rmtree(search)
     elif how == "older-format":  # written by a version whose words were tokenised differently
         path = search / "lexical.npz"
         with np.load(path) as npz:
             arrays = dict(npz)
-        meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+        meta = _from_json_array(arrays["meta"])
         meta["format"] = LEXICAL_FORMAT - 1
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        path.write_bytes(buffer.getvalue())
-        marker = search / "index.json"
-        index = json.loads(marker.read_text())
-        index["blobs"]["lexical.npz"]["size"] = path.stat().st_size
-        marker.write_text(json.dumps(index))
+        arrays["meta"] = _json_array(meta)
+        path.write_bytes(_npz_bytes(arrays))
+        _resize_in_marker(search, "lexical.npz")
+
+
+def _resize_in_marker(search, name: str) -> None:
+    """The search index marker lists a rewritten blob's new size (so only its content is at fault)."""
+    marker = search / "index.json"
+    index = json.loads(marker.read_text())
+    index["blobs"][name]["size"] = (search / name).stat().st_size
+    marker.write_text(json.dumps(index))
 
 
 @pytest.mark.parametrize("how", ["flipped", "truncated", "missing-file", "other-build", "garbage-npz", "absent",
