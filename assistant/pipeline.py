@@ -54,6 +54,7 @@ from assistant.retrieve import (
     HybridSearcher,
     Mode,
     Retrieval,
+    load_search_state,
     matches,
     with_second_query,
     query_terms,
@@ -401,6 +402,30 @@ def _add_missing_build_data(store: Store, build: Build, by_source: dict[str, Doc
         store.save_documents(build, build_documents(None, by_source, build.manifest.files))
     if not store.has_search_index(build):
         persist_search_index(store, build)
+        return
+    problem, theme_vectors = _persisted_search_problem(build)
+    if problem is not None:  # written by another version, or damaged: the passages are all it needs
+        logger.warning("Writing the search index of index build %s again (%s).", build.build_id, problem)
+        persist_search_index(store, build, theme_vectors)
+
+
+def _persisted_search_problem(build: Build) -> tuple[str | None, bytes | None]:
+    """Why the build's persisted search index cannot be used as it is (None when it can), and the theme
+    vectors stored with it (kept when it is written again)."""
+    try:
+        files = build.search_index() or {}
+    except StoreError as e:
+        return str(e), None
+    try:
+        theme_vectors = files[THEME_VECTORS_BLOB].read() if THEME_VECTORS_BLOB in files else None
+        try:
+            load_search_state(files, build)
+        except Exception as e:  # noqa: BLE001 - any damage is repaired by writing it again
+            return f"{type(e).__name__}: {e}", theme_vectors
+        return None, theme_vectors
+    finally:
+        for fh in files.values():
+            fh.close()
 
 
 @dataclass

@@ -265,8 +265,8 @@ LEXICAL_FORMAT = 2  # 2: accents folded ("kóst" = "kost")
 
 
 class OutdatedFormat(ValueError):
-    """A persisted search index written by another version of the assistant (not damaged: usable after
-    `assistant index --rebuild`)."""
+    """A persisted search index written by another version of the assistant (not damaged: `assistant index`
+    writes it again from the build's passages)."""
 
 
 _BM25_PARAMS = ("k1", "b", "delta", "method", "idf_method", "dtype", "int_dtype", "backend", "csc_backend")
@@ -527,7 +527,7 @@ class HybridSearcher:
             files = self.build.search_index()
         except StoreError as e:
             logger.warning("The persisted search index of index build %s cannot be read (%s); building it in "
-                           "memory instead (run `assistant index --rebuild` to write it again).", build_id, e)
+                           "memory instead (run `assistant index` to write it again).", build_id, e)
             return None
         if files is None:
             logger.warning("Index build %s has no persisted search index (built by an older version); building it "
@@ -543,12 +543,12 @@ class HybridSearcher:
             return load_search_state(files, self.build)
         except OutdatedFormat as e:
             logger.warning("The persisted search index of index build %s was written by another version of the "
-                           "assistant (%s); building it in memory instead (run `assistant index --rebuild` to write "
-                           "it in this version's format).", build_id, e)
+                           "assistant (%s); building it in memory instead (run `assistant index` to write it in "
+                           "this version's format).", build_id, e)
             return None
         except Exception as e:  # noqa: BLE001 - damaged data of any shape falls back, never crashes a question
             logger.warning("The persisted search index of index build %s is damaged (%s: %s); building it in "
-                           "memory instead (run `assistant index --rebuild` to write it again).",
+                           "memory instead (run `assistant index` to write it again).",
                            build_id, type(e).__name__, e)
             return None
         finally:

