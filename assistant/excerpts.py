@@ -56,6 +56,7 @@ SCORE_GAP = 1.5  # an excerpt scoring this much below the best is left out (2.0 
 # but none on the blind heldout7, where its longer answers were judged less useful; eval/README.md)
 
 _FIGURE = re.compile(r"\d")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _QUESTION_END = re.compile(r"[?:][\"'”’)]*\s*$")  # a question (answered after it) or a colon (a list follows)
 _SOURCE_LINE = re.compile(r"\W*(bron|bronnen|source)\b", re.I)
 # A reading tip or web address ("Meer lezen: https://…", "Buurtzorg (kennisbanksocialeinnovatie.nl)")
@@ -146,6 +147,7 @@ def candidates(
     """
     q = None if query_vector is None else np.asarray(query_vector, dtype=np.float32)
     lowered_names = [n.lower() for n in names]
+    mentions: dict[str, list[tuple[int, str]]] = {}  # chunk id -> its organisation mentions, when needed
     out: list[Excerpt] = []
     spans_by_chunk: dict[str, list[tuple[int, int]]] = {}
     for rank, hit in enumerate(hits, 1):
@@ -168,6 +170,8 @@ def candidates(
                 last_sentence = hit.text[spans[j][0] : spans[j][1]]
                 if w > 1 and _REFERENCE.search(hit.text[spans[i][1] : end]):
                     break  # a reading tip between the sentences ("Meer lezen: …")
+                if w > 1 and _moves_to_another_company(hit, spans, i, j, organisations, mentions):
+                    break
                 # A unit never ends on a question or a colon: what answers it follows.
                 if _QUESTION_END.search(last_sentence):
                     continue
@@ -207,8 +211,6 @@ def candidates(
         spans = spans_by_chunk[c.hit.chunk_id]
         return defines(c.hit.text[spans[c.first][0] : spans[c.first][1]])
 
-    mentions: dict[str, list[tuple[int, str]]] = {}
-
     def other_company(c: Excerpt) -> bool:
         if not asked:
             return False
@@ -241,6 +243,25 @@ def candidates(
         for c, score in zip(out, learned):
             c.score = float(score)
     return sorted(out, key=lambda c: -c.score)
+
+
+def _moves_to_another_company(hit: Hit, spans: Sequence[tuple[int, int]], i: int, j: int,
+                              organisations: dict[str, Sequence[str]] | None,
+                              mentions: dict[str, list[tuple[int, str]]]) -> bool:
+    """Whether the window of sentences i..j of a document passage reads across a paragraph break into a
+    paragraph about another practice-case company than the one its start is about (or into one about
+    a company while what comes before it has no known subject: a passage that begins at the end of one
+    company's story in a report and goes on with the next company's). Such a window would quote two
+    companies as one; the sentences on either side stay candidates on their own."""
+    if hit.kind == "case" or not organisations or not _PARAGRAPH_BREAK.search(hit.text[spans[j - 1][1] : spans[j][0]]):
+        return False
+    if hit.chunk_id not in mentions:
+        mentions[hit.chunk_id] = organisation_mentions(hit.text, organisations)
+    named = [name for pos, name in mentions[hit.chunk_id] if spans[j][0] <= pos < spans[j][1]]
+    if not named:
+        return False
+    before = about_organisation(hit, spans[i][0], spans[j - 1][1], organisations, mentions[hit.chunk_id])
+    return named[0] != before
 
 
 def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:

@@ -199,6 +199,31 @@ def test_a_question_about_one_company_keeps_other_companies_out():
                         question, organisations=names)  # nothing else left: the quote is shown (its label says whose)
 
 
+def test_a_window_never_reads_on_into_another_companys_paragraph():
+    """A report passage that starts at the end of one company's story and goes on with the next company
+    after a paragraph break: no unit quotes both as one (it would be labelled as the second company's)."""
+    names = {"tanteLouise": ("tanteLouise",), "BOSCH Scharnieren": ("BOSCH",), "Aldowa": ("Aldowa",)}
+    text = ("De laatste jaren zijn de omzet en de winst gegroeid. Het aantal personeelsleden is gelijk gebleven.\n\n"
+            "Zorgorganisatie tanteLouise zet zorgtechnologie in. Medewerkers zoeken naar slimme oplossingen.\n\n"
+            "Bij Aldowa werken teams zelfstandig.")
+    hit = _hit("ser:7", text)
+    lexical = _lexical(hit)
+    ranked = candidates([hit], {}, None, query_terms("Wat levert zorgtechnologie op?", lexical), lexical,
+                        organisations=names)
+    texts = [c.text for c in ranked]
+    assert not any("gelijk gebleven" in t and "tanteLouise" in t for t in texts)  # unknown subject, then tanteLouise
+    assert not any("tanteLouise" in t and "Aldowa" in t for t in texts)  # tanteLouise, then Aldowa
+    assert "Zorgorganisatie tanteLouise zet zorgtechnologie in. Medewerkers zoeken naar slimme oplossingen." in texts
+    assert any(t.startswith("De laatste jaren") and t.endswith("gelijk gebleven.") for t in texts)
+    # Across a break within one company's story, and without company names, windows still read on.
+    same = _hit("ser:8", "BOSCH Scharnieren maakt metalen scharnieren voor de industrie. Het werk werd anders "
+                "georganiseerd.\n\nBij BOSCH werken 25 mensen.")
+    assert any(c.text.startswith("Het werk werd") and c.text.endswith("25 mensen.")  # about BOSCH, named before it
+               for c in candidates([same], {}, None, [], _lexical(same), organisations=names))
+    plain_text = _hit("ser:9", "De teams plannen hun eigen werk in de werkplaats.\n\nDat levert rust op in de hele organisatie.")
+    assert any(c.first != c.last for c in candidates([plain_text], {}, None, [], _lexical(plain_text), organisations=names))
+
+
 def test_a_how_long_question_prefers_the_sentence_with_a_duration():
     """The expected answer type: "hoe lang" wants a duration, not the sentence with the most shared words."""
     hit = _hit("case-otolift:0", "Otolift werkt met zelfsturende teams en de mentaliteit op de werkvloer is veranderd. "
