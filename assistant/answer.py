@@ -418,9 +418,13 @@ def compose_extractive(
         taken = [(p.hit.doc_id, p.hit.start + p.span[0], p.hit.start + p.span[1]) for p in theme.points]
         chosen = [ex for ex in chosen if not any(d == ex.hit.doc_id and s < ex.doc_span()[1] and ex.doc_span()[0] < e
                                                  for d, s, e in taken)]
-    # Practice cases: those the case search found, and cases among the first passages.
+    # Practice cases: those the case search found, and cases among the first passages; when the question
+    # is about named case companies, only theirs (another company's case reads as filler, or as theirs).
     cases = [h for h in retrieval.hits[:CASE_RANKS] if h.kind == "case"]
     cases += [h for h in case_hits if h.chunk_id not in {c.chunk_id for c in cases}]
+    asked = asked_organisations(retrieval.search_query, organisations or {})
+    if asked:
+        cases = [h for h in cases if plain(str(h.meta.get("organisation") or "")) in asked]
     if not chosen and not cases and not leading:
         return refusal(language)
     citations = _Citations()

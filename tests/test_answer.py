@@ -368,3 +368,8 @@ def test_a_company_the_sources_never_name_is_said_before_the_quotes(assistant):
     # A name the sources do use, in another form, is no gap: the fixture names "De Korenschoof".
     named = assistant.ask("Hoe maken ze bij Korenschoof het rooster?")
     assert "noemen" not in named.text.split("\n")[0]
+def test_a_question_about_one_company_lists_no_other_companys_case(assistant):
+    # The case search finds Van Houten's case for "lassers"; the question is about De Korenschoof.
+    answer = assistant.ask("Wat doet De Korenschoof aan opleiden van lassers?")
+    assert [c.organisation for c in answer.cases] == ["De Korenschoof"]
+    assert "Van Houten" not in answer.text
