@@ -116,9 +116,11 @@ def plain(text: str) -> str:
 
 def opens_with_reference(sentence: str) -> bool:
     """Whether a sentence leans on the one before it for its subject ("Het bedrijf …", "Ze …",
-    "Dit …", "Daar …"): quoted alone, the reader cannot tell who or what it is about."""
+    "Dit …", "Daar …", "Uit onvrede daarmee …"): quoted alone, the reader cannot tell who or what it is
+    about."""
     words = re.findall(r"\w+", plain(sentence).lower())
     if not words:
         return False
     openers = word_list("referring_openers")
-    return words[0] in openers or " ".join(words[:2]) in openers or " ".join(words[:3]) in openers
+    return (words[0] in openers or " ".join(words[:2]) in openers or " ".join(words[:3]) in openers
+            or any(w in word_list("referring_adverbs") for w in words[1:3]))

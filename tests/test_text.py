@@ -49,7 +49,12 @@ def test_plain_drops_markdown_but_keeps_the_words(raw, shown):
     ("Ze stellen daarbij de klant centraal.", True),
     ("Dit leidde tot minder verzuim.", True),
     ("**Daarnaast** werken ze met teams.", True),
+    ("Uit onvrede daarmee besloot de directie het anders te doen.", True),  # points back as its 3rd word
+    ("Mede daardoor daalde het verzuim.", True),
     ("Aldowa is een Rotterdams metaalbedrijf.", False),
+    ("Aldowa is daarmee een voorbeeld.", True),  # the subject is named, what "daarmee" means is not
+    ("Aldowa werkt sinds 2016 daarmee.", False),  # later in the sentence it is the sentence's own business
+    ("Sinds 2016 werken de teams zelfstandig.", False),
     ("Sociale innovatie is vernieuwing van het arbeidsproces.", False),
 ])
 def test_opens_with_reference(sentence, refers):
