@@ -286,19 +286,30 @@ _MONEY_QUESTION = re.compile(
     r"how much (?:does|do|did) \w+(?: \w+)? (?:cost|earn|make|get paid)|what (?:is|was) the (?:salary|turnover|revenue))\b",
     re.I)
 _MONEY = re.compile(r"€|\b(euro|miljoen|miljard|EUR)\b", re.I)
+# A saving is also stated as a share ("10 tot 20 procent van de kosten kunnen worden bespaard").
+_SAVING_QUESTION = re.compile(r"\b(bespa\w*|besparing\w*|sav(?:e|es|ed|ing|ings)|cut costs?)\b", re.I)
+_SHARE = re.compile(r"%|\b(procent|percent)\b", re.I)
 
 
 def asks_unstated_amount(question: str, hits: Sequence[Hit]) -> bool:
-    """The question asks for an amount of money and no passage states one; when the question names
-    someone ("de omzet van Aldowa"), the amount must be in a sentence that names them too."""
+    """The question asks for an amount of money and no passage states one (for a saving, a share counts:
+    "10 tot 20 procent van de kosten"); when the question names someone ("de omzet van Aldowa"), the
+    amount must be in a sentence that names them too, or in the sentence after it."""
     if not _MONEY_QUESTION.search(question):
         return False
     names = [n.lower() for n in entities(question)]
+    saving = bool(_SAVING_QUESTION.search(question))
+
+    def states_amount(text: str) -> bool:
+        return bool(_MONEY.search(text) or (saving and _SHARE.search(text)))
+
     for hit in hits:
-        if hit.kind == "case" or not _MONEY.search(hit.text):
+        if hit.kind == "case" or not states_amount(hit.text):
             continue
         sentences = [hit.text[a:b] for a, b in sentence_spans(hit.text, min_chars=1)] or [hit.text]
-        if any(_MONEY.search(s) and (not names or any(n in s.lower() for n in names)) for s in sentences):
+        # The name may be in the sentence before ("Kesselaar maakt … De ervaring heeft geleerd dat …").
+        if any(states_amount(s) and (not names or any(n in (previous + " " + s).lower() for n in names))
+               for previous, s in zip(["", *sentences], sentences)):
             return False
     return True
 

@@ -195,6 +195,12 @@ def test_a_question_for_an_amount_needs_a_passage_that_states_one():
     assert asks_unstated_amount("How much funding can I get?", about_pay)
     assert not asks_unstated_amount("Hoeveel omzet draait Otolift?", with_amount)
     assert asks_unstated_amount("Wat was de omzet van Aldowa vorig jaar?", with_amount)  # Otolift's, not Aldowa's
+    # A saving may be stated as a share of the costs; a share is no answer to what something costs.
+    with_share, _ = _passages("Kesselaar maakt een kostenraming. De ervaring leert dat door naar de medewerkers te "
+                              "luisteren 10 tot 20 procent van de kosten kan worden bespaard.")
+    assert not asks_unstated_amount("Hoeveel kosten bespaart Kesselaar door naar de medewerkers te luisteren?", with_share)
+    assert asks_unstated_amount("Hoeveel kost het luisteren naar de medewerkers?", with_share)
+    assert asks_unstated_amount("Hoeveel kosten bespaart Aldowa door te luisteren?", with_share)  # Kesselaar's saving
     # Not a question for an amount: pay as a topic, or a count.
     assert not asks_unstated_amount("Hoe zit het met de beloning bij Buurtzorg?", about_pay)
     assert not asks_unstated_amount("Hoeveel verpleegkundigen werken er in een team?", about_pay)
