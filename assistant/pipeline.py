@@ -832,7 +832,7 @@ class Assistant:
         score = evidence_score(retrieval, terms, lexical)
         retrieval = focus_on_carried_names(cleaned, retrieval)
         own_terms = answer_terms(cleaned, terms, lexical)
-        reason = refusal_reason(cleaned, retrieval, terms, own_terms, lexical, score)
+        reason = refusal_reason(cleaned, retrieval, terms, own_terms, lexical, score, language)
         if retrieval.query_vector is not None:
             features = scope_features(retrieval.query_vector, retrieval.best_dense, score, bool(context))
             scope = scope_model_for(retrieval.embedder, self.settings.scope_model)

@@ -188,6 +188,23 @@ def test_a_source_line_does_not_answer_the_question_before_it():
     assert not any(p.text.rstrip().endswith("?") for p in shown)  # never ends on the question it answers
 
 
+def test_an_english_question_has_its_own_evidence_threshold():
+    """English words hardly occur in the Dutch passages, so an English question's evidence score is
+    lower for the same support: the same score refuses a Dutch question and lets an English one through."""
+    from assistant.answer import REFUSAL_THRESHOLDS, refusal_reason
+    from assistant.retrieve import Retrieval
+
+    hits, lexical = _passages("De teams plannen zelf hun werk en verdelen de taken onderling.")
+    between = (REFUSAL_THRESHOLDS["en"] + REFUSAL_THRESHOLDS["nl"]) / 2
+    assert REFUSAL_THRESHOLDS["en"] < REFUSAL_THRESHOLDS["nl"]
+    for question, language, expected in (("How do teams plan their work?", "en", None),
+                                         ("Hoe plannen teams hun werk?", "nl", "low_evidence")):
+        retrieval = Retrieval(question, question, hits, between)
+        terms = query_terms(question, lexical)
+        assert refusal_reason(question, retrieval, terms, terms, lexical, between, language) == expected
+    assert refusal_reason("How do teams plan?", Retrieval("q", "q", hits, 0.5), [], [], lexical, 0.5, "en") == "low_evidence"
+
+
 def test_a_question_for_an_amount_needs_a_passage_that_states_one():
     about_pay, _ = _passages("Bij Buurtzorg werken wijkverpleegkundigen in zelfsturende teams van twaalf.")
     with_amount, _ = _passages("Otolift draait een omzet van 35 miljoen euro met trapliften.")
