@@ -411,12 +411,36 @@ def organisation_mentions(text: str, organisations: dict[str, Sequence[str]]) ->
     return sorted(found, key=lambda f: (f[0], -len(f[1])))
 
 
+SUBJECT_BEFORE = "subject_before"  # Hit.meta: the organisation its section's story was about where the passage begins
+
+
+def subject_before(hit: Hit, earlier: Sequence[Hit], organisations: dict[str, Sequence[str]],
+                   mentions: dict[str, list[tuple[int, str]]] | None = None) -> str | None:
+    """The practice-case organisation named last before a document passage in `earlier` (the passages of
+    its section that begin before it): a report's story of one company runs over several passages, and
+    a passage that begins in the middle of it ("Medewerkers van verschillende afdelingen …" in
+    Kesselaar's story) is still about that company. `mentions` caches each passage's
+    `organisation_mentions` by chunk id."""
+    if hit.kind == "case" or not organisations:
+        return None
+    mentions = {} if mentions is None else mentions
+    for passage in sorted((p for p in earlier if p.start < hit.start), key=lambda p: -p.start):
+        if passage.chunk_id not in mentions:
+            mentions[passage.chunk_id] = organisation_mentions(passage.text, organisations)
+        named = [m for m in mentions[passage.chunk_id] if passage.start + m[0] < hit.start]
+        if named:
+            last = max(pos for pos, _ in named)
+            return next(name for pos, name in named if pos == last)
+    return None
+
+
 def about_organisation(hit: Hit, start: int, end: int, organisations: dict[str, Sequence[str]],
                        mentions: list[tuple[int, str]] | None = None) -> str | None:
     """The practice-case organisation a document excerpt is about: the one it names (the first, when it
     names several), else the last one named before it in its passage ("Er zijn weer teammanagers" in a
-    passage about Vermeulen). `organisations` maps a name to the names a text may use for it;
-    `mentions` are the passage's (see `organisation_mentions`) when the caller already has them."""
+    passage about Vermeulen), else the one its section named last before the passage (SUBJECT_BEFORE in
+    the hit's meta, see `subject_before`). `organisations` maps a name to the names a text may use for
+    it; `mentions` are the passage's (see `organisation_mentions`) when the caller already has them."""
     if hit.kind == "case" or not organisations:
         return None
     mentions = organisation_mentions(hit.text, organisations) if mentions is None else mentions
@@ -425,7 +449,8 @@ def about_organisation(hit: Hit, start: int, end: int, organisations: dict[str, 
         return inside[0][1]
     before = [f for f in mentions if f[0] < start]
     if not before:
-        return None
+        carried = hit.meta.get(SUBJECT_BEFORE)
+        return carried if carried in organisations else None
     last = max(f[0] for f in before)
     return next(name for pos, name in before if pos == last)
 

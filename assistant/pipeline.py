@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator, Protocol, Sequence
@@ -19,6 +19,7 @@ from assistant.chunking import chunk_document, find_section
 from assistant.config import Settings
 from assistant.corpus import corpus_sources, load_corpus
 from assistant.embeddings import Embedder, make_embedder
+from assistant.excerpts import SUBJECT_BEFORE, subject_before
 from assistant.evaluate import (
     GoldQuestion,
     QuestionResult,
@@ -396,6 +397,27 @@ def _theme_vectors(themes: Sequence[Theme], embedder: Embedder, previous: Build 
     return theme_vectors_blob(embedder, themes, progress)
 
 
+def with_subjects(retrieval: Retrieval, searcher: HybridSearcher, organisations: dict[str, Sequence[str]],
+                  cache: dict[tuple[str, str], str | None] | None = None,
+                  mentions: dict[str, list[tuple[int, str]]] | None = None) -> Retrieval:
+    """The retrieval with each document passage's SUBJECT_BEFORE in its meta: the practice-case company
+    its section named last before the passage begins (what an excerpt naming no company is about).
+    `cache` keeps the subject per (build, passage) and `mentions` each passage's company mentions
+    (both fixed for a build), so a passage's section is read once per process."""
+    cache = {} if cache is None else cache
+    hits = []
+    for hit in retrieval.hits:
+        key = (retrieval.build_id, hit.chunk_id)
+        if key not in cache:
+            cache[key] = None
+            if hit.kind != "case" and organisations:
+                cache[key] = subject_before(hit, searcher.section_passages(hit.doc_id, hit.section), organisations,
+                                            mentions)
+        subject = cache[key]
+        hits.append(replace(hit, meta={**hit.meta, SUBJECT_BEFORE: subject}) if subject else hit)
+    return replace(retrieval, hits=hits)
+
+
 def _add_missing_build_data(store: Store, build: Build, by_source: dict[str, Document]) -> None:
     """Give a build made before documents and search indexes were stored both (no re-embedding)."""
     if not store.has_documents(build):
@@ -747,6 +769,10 @@ class Assistant:
         self.index = index or Index(settings)
         self._chat_model = chat_model
         self._llm_down_reported = False
+        # Per build: each passage's company at its start and each passage's company mentions (with_subjects).
+        self._subjects_build = ""
+        self._subjects: dict[tuple[str, str], str | None] = {}
+        self._mentions: dict[str, list[tuple[int, str]]] = {}
         self._lock = threading.Lock()
         self._themes: tuple[tuple, ThemeLibrary] | None = None
 
@@ -847,6 +873,9 @@ class Assistant:
                 answer = self._generate(model, retrieval, cleaned, language, lexical, on_token, notices)
             if answer is None:
                 organisations = searcher.organisations()
+                if self._subjects_build != retrieval.build_id:  # a new build: its own passages and companies
+                    self._subjects_build, self._subjects, self._mentions = retrieval.build_id, {}, {}
+                retrieval = with_subjects(retrieval, searcher, organisations, self._subjects, self._mentions)
                 answer = compose_extractive(cleaned, retrieval, case_hits, lexical, own_terms, language,
                                             question_type(cleaned), case_units, organisations,
                                             self._theme_use(searcher, cleaned, retrieval, organisations, theme),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -222,6 +223,30 @@ def test_a_window_never_reads_on_into_another_companys_paragraph():
                for c in candidates([same], {}, None, [], _lexical(same), organisations=names))
     plain_text = _hit("ser:9", "De teams plannen hun eigen werk in de werkplaats.\n\nDat levert rust op in de hele organisatie.")
     assert any(c.first != c.last for c in candidates([plain_text], {}, None, [], _lexical(plain_text), organisations=names))
+
+
+def test_a_passage_in_the_middle_of_a_companys_story_is_about_that_company():
+    """A report tells one company's story over several passages: a passage that names no company is
+    about the one its section named last before it, in its label and for the company filter."""
+    from assistant.excerpts import SUBJECT_BEFORE, label_about, subject_before
+
+    names = {"Bouwbedrijf Kesselaar & Zn": ("Kesselaar",), "Vermeulen Bouwbedrijf": ("Vermeulen",)}
+    first_text = "Bij Vermeulen werken teams. Bouwbedrijf Kesselaar begon als onderaannemer in de bouw."
+    first = Hit(chunk_id="ser:1", doc_id="ser", title="SER-advies", kind="document", section="Bron van inspiratie",
+                text=first_text, score=1.0, start=0, end=len(first_text))
+    text = "Medewerkers van verschillende afdelingen worden bij elkaar gezet om naar elkaar te luisteren."
+    middle = Hit(chunk_id="ser:2", doc_id="ser", title="SER-advies", kind="document", section="Bron van inspiratie",
+                 text=text, score=1.0, start=len(first_text) + 2, end=len(first_text) + 2 + len(text))
+    assert subject_before(middle, [first, middle], names) == "Bouwbedrijf Kesselaar & Zn"  # the last one named
+    assert subject_before(first, [first, middle], names) is None
+    assert label_about(middle, 0, len(text), names) is None  # without the section's context: no company
+    carried = replace(middle, meta={SUBJECT_BEFORE: "Bouwbedrijf Kesselaar & Zn"})
+    assert label_about(carried, 0, len(text), names) == "Bouwbedrijf Kesselaar & Zn"
+    lexical = _lexical(carried)
+    question = "Hoe luisteren ze bij Vermeulen naar elkaar?"
+    ranked = candidates([carried], {}, None, query_terms(question, lexical), lexical, organisations=names,
+                        asked={"Vermeulen Bouwbedrijf"})
+    assert ranked and all(c.features["other_company"] == 1.0 for c in ranked)  # Kesselaar's, not Vermeulen's
 
 
 def test_a_how_long_question_prefers_the_sentence_with_a_duration():
