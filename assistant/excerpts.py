@@ -302,6 +302,24 @@ def select(ranked: Sequence[Excerpt], max_excerpts: int | None = None, budget: i
     return chosen
 
 
+def figure_first(excerpt: Excerpt, units: dict[str, Any], wanted: str) -> Excerpt:
+    """For a question that asks for a figure (`wanted`: see `answer_type`), an excerpt of several
+    sentences whose first one does not state it starts at the sentence that does: the number first,
+    not after the sentences leading up to it (its subject is repaired after, as for any excerpt)."""
+    if not wanted or excerpt.first == excerpt.last:
+        return excerpt
+    spans = _units_of(excerpt.hit, units)[0]
+    if excerpt.last >= len(spans):
+        return excerpt
+    stating = [k for k in range(excerpt.first, excerpt.last + 1)
+               if states_answer_type(excerpt.hit.text[spans[k][0] : spans[k][1]], wanted)]
+    if not stating or stating[0] == excerpt.first:
+        return excerpt
+    k = stating[0]
+    return Excerpt(excerpt.hit, excerpt.rank, k, excerpt.last, spans[k][0], excerpt.end, excerpt.dense,
+                   excerpt.coverage, excerpt.score, excerpt.tokens)
+
+
 def keep_subject(excerpt: Excerpt, units: dict[str, Any], room: int) -> Excerpt:
     """An excerpt that opens by referring back ("Het bedrijf is overgenomen …", "Ze stellen …") starts
     one sentence earlier, where its subject is named, when that fits in `room` characters."""
@@ -355,6 +373,8 @@ def excerpts_for(
     # A question about one company never gets a quote about another one while others are left.
     ranked = [c for c in ranked if not c.features.get("other_company")] or ranked
     chosen = select(ranked, max_excerpts, budget, ranker.score_gap if learned else None)
+    wanted = answer_type(question)
+    chosen = [figure_first(c, units, wanted) for c in chosen]
     room = budget + SUBJECT_EXTRA_CHARS - sum(len(c.text) for c in chosen)
     out = []
     for c in chosen:

@@ -23,6 +23,7 @@ from assistant.models import Hit
 from assistant.pipeline import Index, build_index
 from assistant.retrieve import LexicalIndex, query_terms
 from assistant.store import decode_units, encode_units
+from assistant.text import sentence_spans
 
 
 def _hit(cid: str, text: str, kind: str = "artikel", section: str = "", **meta) -> Hit:
@@ -247,6 +248,24 @@ def test_a_passage_in_the_middle_of_a_companys_story_is_about_that_company():
     ranked = candidates([carried], {}, None, query_terms(question, lexical), lexical, organisations=names,
                         asked={"Vermeulen Bouwbedrijf"})
     assert ranked and all(c.features["other_company"] == 1.0 for c in ranked)  # Kesselaar's, not Vermeulen's
+
+
+def test_a_figure_question_gets_the_sentence_with_the_figure_first():
+    from assistant.excerpts import figure_first
+    from assistant.query import answer_type
+
+    text = ("Bij Otolift werken de medewerkers in zelfsturende teams aan trapliften. "
+            "De mentaliteitsverandering op de werkvloer heeft zo'n zeven jaar gekost.")
+    hit = _hit("case-otolift:0", text, kind="case")
+    spans = sentence_spans(text)
+    assert len(spans) == 2
+    window = Excerpt(hit, 1, 0, 1, spans[0][0], spans[1][1], 0.5, 0.5)
+    wanted = answer_type("Hoe lang duurde de verandering bij Otolift?")
+    trimmed = figure_first(window, {}, wanted)
+    assert trimmed.text == "De mentaliteitsverandering op de werkvloer heeft zo'n zeven jaar gekost."
+    assert figure_first(window, {}, "") is window  # no figure asked: the excerpt as chosen
+    leading = Excerpt(hit, 1, 1, 1, spans[1][0], spans[1][1], 0.5, 0.5)
+    assert figure_first(leading, {}, wanted) is leading
 
 
 def test_a_how_long_question_prefers_the_sentence_with_a_duration():
