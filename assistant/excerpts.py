@@ -449,9 +449,15 @@ def subject_before(hit: Hit, earlier: Sequence[Hit], organisations: dict[str, Se
             mentions[passage.chunk_id] = organisation_mentions(passage.text, organisations)
         named = [m for m in mentions[passage.chunk_id] if passage.start + m[0] < hit.start]
         if named:
-            last = max(pos for pos, _ in named)
-            return next(name for pos, name in named if pos == last)
+            return _last_named(named)
     return None
+
+
+def _last_named(mentions: Sequence[tuple[int, str]]) -> str:
+    """The organisation of the last of (offset, organisation) mentions; at one offset, the longest name
+    (the one `organisation_mentions` puts first)."""
+    last = max(pos for pos, _ in mentions)
+    return next(name for pos, name in mentions if pos == last)
 
 
 def about_organisation(hit: Hit, start: int, end: int, organisations: dict[str, Sequence[str]],
@@ -471,8 +477,7 @@ def about_organisation(hit: Hit, start: int, end: int, organisations: dict[str, 
     if not before:
         carried = hit.meta.get(SUBJECT_BEFORE)
         return carried if carried in organisations else None
-    last = max(f[0] for f in before)
-    return next(name for pos, name in before if pos == last)
+    return _last_named(before)
 
 
 _SENTENCE_END = re.compile(r"[.!?][”’\"']?\s")

@@ -397,23 +397,20 @@ def _theme_vectors(themes: Sequence[Theme], embedder: Embedder, previous: Build 
     return theme_vectors_blob(embedder, themes, progress)
 
 
-def with_subjects(retrieval: Retrieval, searcher: HybridSearcher, organisations: dict[str, Sequence[str]],
-                  cache: dict[tuple[str, str], str | None] | None = None,
-                  mentions: dict[str, list[tuple[int, str]]] | None = None) -> Retrieval:
+def with_subjects(retrieval: Retrieval, searcher: HybridSearcher, organisations: dict[str, Sequence[str]]) -> Retrieval:
     """The retrieval with each document passage's SUBJECT_BEFORE in its meta: the practice-case company
     its section named last before the passage begins (what an excerpt naming no company is about).
-    `cache` keeps the subject per (build, passage) and `mentions` each passage's company mentions
-    (both fixed for a build), so a passage's section is read once per process."""
-    cache = {} if cache is None else cache
+    Fixed for a build: kept in the searcher's `derived` caches, so a passage's section is read once."""
+    subjects = searcher.derived.setdefault("subjects", {})
+    mentions = searcher.derived.setdefault("mentions", {})
     hits = []
     for hit in retrieval.hits:
-        key = (retrieval.build_id, hit.chunk_id)
-        if key not in cache:
-            cache[key] = None
+        if hit.chunk_id not in subjects:
+            subjects[hit.chunk_id] = None
             if hit.kind != "case" and organisations:
-                cache[key] = subject_before(hit, searcher.section_passages(hit.doc_id, hit.section), organisations,
-                                            mentions)
-        subject = cache[key]
+                subjects[hit.chunk_id] = subject_before(hit, searcher.section_passages(hit.doc_id, hit.section),
+                                                        organisations, mentions)
+        subject = subjects[hit.chunk_id]
         hits.append(replace(hit, meta={**hit.meta, SUBJECT_BEFORE: subject}) if subject else hit)
     return replace(retrieval, hits=hits)
 
@@ -769,10 +766,6 @@ class Assistant:
         self.index = index or Index(settings)
         self._chat_model = chat_model
         self._llm_down_reported = False
-        # Per build: each passage's company at its start and each passage's company mentions (with_subjects).
-        self._subjects_build = ""
-        self._subjects: dict[tuple[str, str], str | None] = {}
-        self._mentions: dict[str, list[tuple[int, str]]] = {}
         self._lock = threading.Lock()
         self._themes: tuple[tuple, ThemeLibrary] | None = None
 
@@ -873,9 +866,7 @@ class Assistant:
                 answer = self._generate(model, retrieval, cleaned, language, lexical, on_token, notices)
             if answer is None:
                 organisations = searcher.organisations()
-                if self._subjects_build != retrieval.build_id:  # a new build: its own passages and companies
-                    self._subjects_build, self._subjects, self._mentions = retrieval.build_id, {}, {}
-                retrieval = with_subjects(retrieval, searcher, organisations, self._subjects, self._mentions)
+                retrieval = with_subjects(retrieval, searcher, organisations)
                 answer = compose_extractive(cleaned, retrieval, case_hits, lexical, own_terms, language,
                                             question_type(cleaned), case_units, organisations,
                                             self._theme_use(searcher, cleaned, retrieval, organisations, theme),

@@ -62,8 +62,9 @@ class UnitRanker:
         return bool(embedder_model) and any(embedder_model.startswith(e) for e in self.embedders)
 
     def score(self, scalar: np.ndarray, units: np.ndarray, query: np.ndarray) -> np.ndarray:
-        """The model's score (a log-odds within the question's candidates) of every candidate: `scalar` is candidates × features (in the
-        order of `features`), `units` candidates × dimension (unit-length), `query` the question vector."""
+        """The model's score (a log-odds within the question's candidates) of every candidate: `scalar` is
+        candidates × features (in the order of `features`), `units` candidates × dimension (unit-length),
+        `query` the question vector."""
         scalar = np.asarray(scalar, dtype=np.float64)
         units = np.asarray(units, dtype=np.float64)
         query = np.asarray(query, dtype=np.float64)

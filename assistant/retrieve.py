@@ -492,6 +492,9 @@ class HybridSearcher:
         self._windows: tuple[np.ndarray, list[str]] | None = None
         self._organisations: dict[str, tuple[str, ...]] | None = None
         self._sections: dict[tuple[str, str], list[str]] | None = None
+        # What callers derive from this build's passages and keep for its lifetime, by name
+        # (pipeline.with_subjects: each passage's company at its start); a new build gets a new searcher.
+        self.derived: dict[str, dict] = {}
 
     def lexical(self) -> LexicalIndex:
         """The BM25 index (and with it the passages, their sentence units and windows): loaded from the
