@@ -19,7 +19,7 @@ from assistant.chunking import chunk_document, find_section
 from assistant.config import Settings
 from assistant.corpus import corpus_sources, load_corpus
 from assistant.embeddings import Embedder, make_embedder
-from assistant.excerpts import SUBJECT_BEFORE, subject_before
+from assistant.excerpts import SUBJECT_BEFORE, asked_organisations, organisation_mentions, subject_before
 from assistant.evaluate import (
     GoldQuestion,
     QuestionResult,
@@ -63,7 +63,7 @@ from assistant.retrieve import (
 from assistant.store import Build, Manifest, Store, disk_full_error, is_disk_full, open_store
 from assistant.ranker import ranker_for
 from assistant.scope import scope_features, scope_model_for
-from assistant.text import sentence_spans
+from assistant.text import plain, sentence_spans
 from assistant.themes import (THEME_VECTORS_BLOB, Theme, ThemeLibrary, ThemeReport, check_themes, seed_vectors,
                               theme_files, theme_texts, theme_vectors_blob)
 
@@ -413,6 +413,59 @@ def with_subjects(retrieval: Retrieval, searcher: HybridSearcher, organisations:
         subject = subjects[hit.chunk_id]
         hits.append(replace(hit, meta={**hit.meta, SUBJECT_BEFORE: subject}) if subject else hit)
     return replace(retrieval, hits=hits)
+
+
+STORY_PASSAGES = 3  # passages of a named company's story in a report an answer reads beyond the retrieved ones
+
+
+def with_company_story(retrieval: Retrieval, searcher: HybridSearcher, organisations: dict[str, Sequence[str]],
+                       filters: Filters | None = None, extra: int = STORY_PASSAGES) -> Retrieval:
+    """For a question that names a practice-case company: the other passages of its story in a report
+    section a retrieved passage tells it in, read as well (at most `extra`, each right after the last
+    retrieved passage of its section). Retrieval keeps at most two passages of one section, and the
+    third passage of a company's story ("heeft zo'n zeven jaar gekost") is often the one asked about.
+    A passage belongs to the story when it names the company, or names none and its section named the
+    company last before it."""
+    asked = asked_organisations(retrieval.search_query, organisations)
+    if not asked or extra <= 0:
+        return retrieval
+    subjects = searcher.derived.setdefault("subjects", {})
+    mentions = searcher.derived.setdefault("mentions", {})
+    have = {h.chunk_id for h in retrieval.hits}
+    hits, units, added = list(retrieval.hits), dict(retrieval.units), 0
+    for hit in list(retrieval.hits):
+        if hit.kind == "case" or added >= extra:
+            continue
+        if not _about_asked(hit, asked, subjects, mentions, searcher, organisations):
+            continue
+        for passage in searcher.section_passages(hit.doc_id, hit.section):
+            if added >= extra:
+                break
+            if passage.chunk_id in have or (filters is not None and not matches(passage.meta, filters)):
+                continue
+            if not _about_asked(passage, asked, subjects, mentions, searcher, organisations):
+                continue
+            last = max(i for i, h in enumerate(hits) if h.doc_id == hit.doc_id and h.section == hit.section)
+            hits.insert(last + 1, passage)
+            have.add(passage.chunk_id)
+            stored = searcher.passage_units(passage.chunk_id)
+            if stored is not None:
+                units[passage.chunk_id] = stored
+            added += 1
+    return replace(retrieval, hits=hits, units=units) if added else retrieval
+
+
+def _about_asked(hit: Hit, asked: set[str], subjects: dict, mentions: dict, searcher: HybridSearcher,
+                 organisations: dict[str, Sequence[str]]) -> bool:
+    if hit.chunk_id not in mentions:
+        mentions[hit.chunk_id] = organisation_mentions(hit.text, organisations)
+    named = {plain(name) for _, name in mentions[hit.chunk_id]}
+    if named:
+        return bool(named & asked)
+    if hit.chunk_id not in subjects:
+        subjects[hit.chunk_id] = subject_before(hit, searcher.section_passages(hit.doc_id, hit.section),
+                                                organisations, mentions)
+    return plain(subjects[hit.chunk_id] or "") in asked
 
 
 def _add_missing_build_data(store: Store, build: Build, by_source: dict[str, Document]) -> None:
@@ -866,7 +919,8 @@ class Assistant:
                 answer = self._generate(model, retrieval, cleaned, language, lexical, on_token, notices)
             if answer is None:
                 organisations = searcher.organisations()
-                retrieval = with_subjects(retrieval, searcher, organisations)
+                retrieval = with_subjects(with_company_story(retrieval, searcher, organisations, filters),
+                                          searcher, organisations)
                 answer = compose_extractive(cleaned, retrieval, case_hits, lexical, own_terms, language,
                                             question_type(cleaned), case_units, organisations,
                                             self._theme_use(searcher, cleaned, retrieval, organisations, theme),

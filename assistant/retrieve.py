@@ -607,6 +607,11 @@ class HybridSearcher:
         hits = [self._hit(cid, 0.0) for cid in self._sections.get((doc_id, section), [])]
         return sorted(hits, key=lambda h: h.start)
 
+    def passage_units(self, chunk_id: str):
+        """A passage's sentence spans and unit vectors, as a retrieval's `units` hold them (None without)."""
+        self.lexical()
+        return self._units.get(chunk_id) if chunk_id in self._units else None
+
     def window_ranking(self, vector: np.ndarray, n: int, allowed: set[str] | None = None) -> list[str]:
         """Passages ranked by their best window of 2-3 consecutive sentences against the query: a passage
         whose answer sits in two sentences of a long text is found even when the whole passage is diluted."""

@@ -419,3 +419,31 @@ def test_the_learned_models_apply_to_the_real_build_and_the_scope_model_can_refu
     bundled = Assistant(settings, index=index)
     assert bundled.ask("Hoe heeft Coolblue zijn zelfsturende teams georganiseerd?").refusal_reason == "out_of_scope"
     assert not bundled.ask("Hoe werkt Buurtzorg met zelfsturende teams?").refused
+
+
+@pytest.mark.slow
+def test_a_named_companys_whole_story_is_read(real_index):
+    """Retrieval keeps two passages of a section; the third passage of Otolift's story in the SER advice
+    ("heeft zo'n zeven jaar gekost") is read too when the question names Otolift, and is quoted for how
+    long the change took. A question naming no company reads what retrieval found, nothing more."""
+    from assistant.pipeline import Assistant, with_company_story
+
+    settings, index = real_index
+    with index.session() as searcher:
+        organisations = searcher.organisations()
+        retrieval = searcher.retrieve("hoelang heeft die omslag bij hun geduurd?", settings.answer_passages,
+                                      history=["Wat doet Koninklijke Otolift aan zelfsturende teams?"])
+        story = with_company_story(retrieval, searcher, organisations)
+        plain_question = searcher.retrieve("hoe lang duurt zo'n verandering?", settings.answer_passages)
+        assert with_company_story(plain_question, searcher, organisations) is plain_question
+    retrieved = {h.chunk_id for h in retrieval.hits}
+    added = [h for h in story.hits if h.chunk_id not in retrieved]
+    assert added and len(added) <= 3
+    assert not any("zeven jaar" in h.text for h in retrieval.hits)
+    assert any("zeven jaar" in h.text for h in added)
+    for hit in added:  # from a section a retrieved passage tells Otolift's story in, with its sentence vectors
+        assert any(h.doc_id == hit.doc_id and h.section == hit.section for h in retrieval.hits if h.chunk_id in retrieved)
+        assert hit.chunk_id in story.units
+    answer = Assistant(settings, index=index).ask("hoelang heeft die omslag bij hun geduurd?",
+                                                  ["Wat doet Koninklijke Otolift aan zelfsturende teams?"])
+    assert "zeven jaar" in answer.text
