@@ -51,8 +51,9 @@ ABLATIONS = [
     ("hybrid, question only", "hybrid", dict(expand=False, decompound=False, follow_ups=False)),
     ("hybrid + follow-up condensing", "hybrid", dict(expand=False, decompound=False)),
     ("hybrid + condensing + decompounding", "hybrid", dict(expand=False)),
-    ("hybrid + condensing + decompounding + thesaurus", "hybrid", dict(windows=False)),
-    ("hybrid + all (sentence windows too) = the app", "hybrid", {}),
+    ("hybrid + condensing + decompounding + thesaurus", "hybrid", dict(windows=False, sentences=False)),
+    ("hybrid + … + sentence windows", "hybrid", dict(sentences=False)),
+    ("hybrid + all (windows and single sentences too) = the app", "hybrid", {}),
 ]
 
 

@@ -1,5 +1,6 @@
 """Lexical search and fusion: pure functions, tested directly."""
 
+import numpy as np
 import pytest
 
 from assistant.models import Filters
@@ -177,3 +178,21 @@ def test_a_second_query_fuses_its_passages_in():
     ids = [h.chunk_id for h in fused.hits]
     assert ids[0] == "a:0" and "d:0" in ids and len(ids) == 3  # in both lists first; the definition in
     assert set(fused.units) == {"a:0", "d:0"} and fused.search_query == "q" and fused.best_dense == 0.9
+
+
+def test_sentence_ranking_orders_passages_by_their_best_single_sentence():
+    """A passage whose one sentence matches the query ranks first although its other sentence is far off
+    (its mean would not); passages outside `allowed` are left out."""
+    from assistant.retrieve import _best_unit_ranking, sentence_vectors
+
+    e = np.eye(4, dtype=np.float32)
+    units = {"long": ([(0, 5), (6, 9)], np.stack([e[3], 2 * e[0]])), "near": ([(0, 5)], np.stack([0.6 * e[0] + 0.8 * e[1]])),
+             "empty": ([], np.zeros((0, 4), np.float32))}
+    matrix, owners = sentence_vectors(units)
+    assert owners == ["long", "long", "near"]
+    assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0)  # unit length, whatever the stored scale
+    query = e[0]
+    assert _best_unit_ranking((matrix, owners), query, 5) == ["long", "near"]
+    assert _best_unit_ranking((matrix, owners), query, 1) == ["long"]
+    assert _best_unit_ranking((matrix, owners), query, 5, allowed={"near"}) == ["near"]
+    assert sentence_vectors({}) is None
