@@ -239,7 +239,7 @@ def candidates(
         c.score = sum(WEIGHTS[k] * v for k, v in c.features.items())
     if ranker is not None and q is not None and all(c.vector is not None for c in out):
         learned = ranker.score(np.array([[c.features[k] for k in ranker.features] for c in out]),
-                               np.array([c.vector for c in out]), q)
+                               np.array([c.vector for c in out]), q, hand=np.array([c.score for c in out]))
         for c, score in zip(out, learned):
             c.score = float(score)
     return sorted(out, key=lambda c: -c.score)

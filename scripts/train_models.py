@@ -89,11 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ranker-out", type=Path, default=ranker.RANKER_PATH, help="where the unit ranker goes")
     parser.add_argument("--scope-out", type=Path, default=scope.SCOPE_PATH, help="where the scope model goes")
     parser.add_argument("--c", type=float, default=3.0, help="inverse regularisation strength of the scope model (default 3)")
-    parser.add_argument("--l2", type=float, default=ranker.L2, help="L2 strength of the unit ranker")
-    parser.add_argument("--score-gap", type=float, default=ranker.SCORE_GAP,
-                        help="the ranker's shown excerpts score at most this much below the best")
-    parser.add_argument("--length-penalty", type=float, default=ranker.LENGTH_PENALTY,
-                        help="the ranker's score penalty per sentence beyond an excerpt's first")
+    parser.add_argument("--model", choices=("network", "linear"), default="network",
+                        help="the unit ranker: linear plus a hidden layer (default, needs PyTorch) or linear only")
+    parser.add_argument("--l2", type=float, default=ranker.L2, help="L2 strength of the unit ranker's linear weights")
+    parser.add_argument("--score-gap", type=float, help="the ranker's shown excerpts score at most this much below "
+                        f"the best (default {ranker.NETWORK_SCORE_GAP} for the network, {ranker.SCORE_GAP} linear)")
+    parser.add_argument("--length-penalty", type=float, help="the ranker's score penalty per sentence beyond an "
+                        f"excerpt's first (default {ranker.NETWORK_LENGTH_PENALTY} network, {ranker.LENGTH_PENALTY} linear)")
+    parser.add_argument("--seed", type=int, default=0, help="the network's random seed (default 0)")
     parser.add_argument("--threshold", type=float, default=0.8, help="the scope model refuses from this probability")
     args = parser.parse_args(argv)
     # The recorded features do not depend on the models; with them off, training never reads an old file.
@@ -102,8 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     about = {"sets": [p.name for p in args.sets], "date": date.today().isoformat(),
              "build": assistant.index.build().build_id}
     if args.only != "scope":
-        model = ranker.fit(unit_questions, FEATURES, EMBEDDERS, l2=args.l2, score_gap=args.score_gap,
-                           length_penalty=args.length_penalty, trained_on=about)
+        if args.model == "network":
+            model = ranker.fit_network(
+                unit_questions, FEATURES, EMBEDDERS, [excerpts.WEIGHTS[k] for k in FEATURES], l2=args.l2,
+                score_gap=ranker.NETWORK_SCORE_GAP if args.score_gap is None else args.score_gap,
+                length_penalty=ranker.NETWORK_LENGTH_PENALTY if args.length_penalty is None else args.length_penalty,
+                seed=args.seed, trained_on=about)
+        else:
+            model = ranker.fit(unit_questions, FEATURES, EMBEDDERS, l2=args.l2,
+                               score_gap=ranker.SCORE_GAP if args.score_gap is None else args.score_gap,
+                               length_penalty=ranker.LENGTH_PENALTY if args.length_penalty is None else args.length_penalty,
+                               trained_on=about)
         args.ranker_out.write_text(model.to_json() + "\n", encoding="utf-8")
         print(f"Wrote {args.ranker_out}: {model.trained_on['questions']} questions, {model.trained_on['units']} "
               f"units ({model.trained_on['positives']} with evidence).", file=sys.stderr)
