@@ -18,9 +18,9 @@ from assistant.excerpts import (Excerpt, asked_organisations, candidates, excerp
                                 source_label)
 from assistant.themes import PlacedPoint, Theme
 from assistant.ranker import UnitRanker
-from assistant.query import (_expansions, answer_type, clauses, detect_language, entities,
+from assistant.query import (ANY_NUMBER, _expansions, answer_type, clauses, detect_language, entities,
                             question_type, states_answer_type)
-from assistant.text import plain, sentence_spans
+from assistant.text import plain, sentence_spans, word_list
 from assistant.retrieve import (_WORD, CARRIED_WEIGHT, LexicalIndex, QueryTerm, Retrieval, coverage,
                                 non_content_words, query_terms)
 
@@ -47,6 +47,7 @@ TEXTS = {
         "lead_example": "Voorbeelden uit de bronnen:",
         "gap_name": "De bronnen noemen {names} niet; hieronder staat wat ze wel zeggen over je vraag.",
         "gap_figure": "Een getal hierover staat niet in deze fragmenten.",
+        "task": "Teksten schrijven, zoals een vacature, brief of toespraak, doe ik niet: ik zoek op wat de bronnen over sociale innovatie zeggen.",
         "empty": "Stel gerust een vraag over sociale innovatie, bijvoorbeeld: “Waar moet ik beginnen?”",
         "truncated": "Je vraag was erg lang; ik heb de eerste {n} tekens gebruikt.",
         "llm_unavailable": "Het taalmodel ({model}) is niet bereikbaar; de antwoorden komen nu rechtstreeks uit de bronnen.",
@@ -66,6 +67,7 @@ TEXTS = {
         "lead_example": "Examples from the sources (quoted in Dutch):",
         "gap_name": "The sources do not mention {names}; below is what they do say about your question.",
         "gap_figure": "These excerpts give no figure for this.",
+        "task": "I don't write texts such as a job ad, letter or speech: I look up what the sources say about social innovation.",
         "empty": "Feel free to ask a question about social innovation, for example: “Where do I start?”",
         "truncated": "Your question was very long; I used its first {n} characters.",
         "llm_unavailable": "The language model ({model}) cannot be reached; answers now come straight from the sources.",
@@ -329,7 +331,26 @@ def unsupported_legal_question(question: str, hits: Sequence[Hit], terms: Sequen
     return max((c.coverage for c in sentences), default=0.0) < PARTIAL_ANSWER
 
 
-REFUSAL_REASONS = ("low_evidence", "unknown_subject", "legal", "amount", "out_of_scope", "model")
+REFUSAL_REASONS = ("task", "low_evidence", "unknown_subject", "legal", "amount", "out_of_scope", "model")
+
+# A request to write something: a writing verb and a request ("kun je …", "schrijf …", "can you …",
+# "write …") plus a kind of text (assistant/data/text_requests.txt).
+_WRITING = re.compile(r"\b(?:schrijf\w*|schrijven|opstellen|stel\b.*\bop|formuleer\w*|bedenk\w*|maak|maken|"
+                      r"vertaal\w*|write|draft|compose|translate|make)\b", re.I)
+_REQUEST = re.compile(r"^\W*(?:schrijf|stel|formuleer|bedenk|maak|vertaal|write|draft|compose|translate|make|please)\b|"
+                      r"\b(?:kun|kan|kunt|wil|wilt|zou|zoudt) (?:je|jij|u)\b|\b(?:can|could|would|will) you\b", re.I)
+
+
+def asks_for_a_text(question: str) -> bool:
+    """Whether the question asks the assistant to write a text ("kun je een vacaturetekst voor me
+    schrijven?", "Schrijf een gedichtje …", "Write me a Python script …"): a task, not a question the
+    sources answer. "Hoe schrijf ik een goede vacature?" asks how, and is not one."""
+    if not (_WRITING.search(question) and _REQUEST.search(question)):
+        return False
+    words = _WORD.findall(question.lower())
+    kinds = word_list("text_requests")
+    return any(w.startswith(k) or (k in w and len(k) >= 5) for w in words for k in kinds if " " not in k) or \
+        any(k in question.lower() for k in kinds if " " in k)
 
 
 def refusal_reason(question: str, retrieval: Retrieval, terms: Sequence[QueryTerm], own_terms: Sequence[QueryTerm],
@@ -337,7 +358,9 @@ def refusal_reason(question: str, retrieval: Retrieval, terms: Sequence[QueryTer
     """Why the sources cannot answer this question, or None when they can: the passages are too weak
     for a question in this language (low_evidence), it names something the corpus never mentions
     (unknown_subject), it asks what the law requires without a sentence that covers it (legal), or an
-    amount of money no passage states."""
+    amount of money no passage states; or it asks for a text to be written (task)."""
+    if asks_for_a_text(question):
+        return "task"
     if score < REFUSAL_THRESHOLDS.get(language, REFUSAL_THRESHOLD):
         return "low_evidence"
     if names_unknown_subject(question, terms, lexical):
@@ -355,7 +378,7 @@ def refusal(language: str, notices: Iterable[str] = (), reason: str = "low_evide
     asked; else a fixed list); `reason` is recorded (REFUSAL_REASONS)."""
     t = TEXTS[language]
     suggestions = list(suggestions) or SUGGESTIONS[language]
-    text = CANNOT_ANSWER[language] + "\n\n" + t["suggest"] + "\n" + "\n".join(f"- {s}" for s in suggestions)
+    text = (t["task"] if reason == "task" else CANNOT_ANSWER[language]) + "\n\n" + t["suggest"] + "\n" + "\n".join(f"- {s}" for s in suggestions)
     return Answer(text=text, citations=[], cases=[], refused=True, mode="extractive", language=language,
                   notices=list(notices), suggestions=list(suggestions), refusal_reason=reason)
 
@@ -605,5 +628,5 @@ def figure_gap(question: str, qtype: str, chosen: Sequence[Excerpt], language: s
     wanted = answer_type(question)
     missing = ((bool(wanted) and not any(states_answer_type(ex.text, wanted) for ex in chosen))
                or (qtype == "result" and bool(_HOW_MANY.search(question))
-                   and not any(re.search(r"\d", ex.text) for ex in chosen)))
+                   and not any(ANY_NUMBER.search(ex.text) for ex in chosen)))
     return [f"\n_{TEXTS[language]['gap_figure']}_"] if missing else []

@@ -70,6 +70,7 @@ _BEGIN_OF_PERIOD = re.compile(r"\b(begin|eind|halverwege)\s+(?=\d|jaren\b|dit\b|
 _META = re.compile(r"\b(?:de|het) (?:bron|artikel|rapport)\b|\bgeeft de bron\b|\bnoemt de bron\b", re.I)
 _BIBLIOGRAPHY = re.compile(r"^\W*\((?:[a-z]+ )?(?:19|20)\d\d\)|\b[A-Z][a-z]+: [A-Z]{2,}\b\.?\s*$|\(Report [A-Z]", re.M)
 _NOTE = re.compile(r"\W*noot\b", re.I)
+_WORD_CHARACTER = re.compile(r"\w")
 _PERIOD = re.compile(r"\b((?:19|20)\d\d)\s*[-–]\s*((?:19|20)\d\d)\b")
 
 
@@ -170,6 +171,8 @@ def candidates(
                 last_sentence = hit.text[spans[j][0] : spans[j][1]]
                 if w > 1 and _REFERENCE.search(hit.text[spans[i][1] : end]):
                     break  # a reading tip between the sentences ("Meer lezen: …")
+                if w > 1 and _skips_text(hit.text, spans, j):
+                    break  # a list label between them ("- OOM:", "- OOI: -"): the quote would run them together
                 if w > 1 and _moves_to_another_company(hit, spans, i, j, organisations, mentions):
                     break
                 # A unit never ends on a question or a colon: what answers it follows.
@@ -264,6 +267,13 @@ def _moves_to_another_company(hit: Hit, spans: Sequence[tuple[int, int]], i: int
     return named[0] != before
 
 
+def _skips_text(text: str, spans: Sequence[tuple[int, int]], k: int) -> bool:
+    """Whether text that belongs to no sentence lies between sentence k-1 and sentence k: a list's labels
+    ("- OOM:", "- OOI: -") or a lead-in ("En meer in het algemeen:"), which an excerpt running from one
+    to the other would quote as a garbled run ("… brengen. - OOI: - - OOM: - Meer aandacht …")."""
+    return k > 0 and bool(_WORD_CHARACTER.search(text[spans[k - 1][1] : spans[k][0]]))
+
+
 def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
     """Two units that say the same: most words shared (Jaccard), or nearly all words of the shorter one
     in the longer (a case summary restating the report it was written from)."""
@@ -329,7 +339,7 @@ def keep_subject(excerpt: Excerpt, units: dict[str, Any], room: int) -> Excerpt:
     if excerpt.first >= len(spans):
         return excerpt
     previous = spans[excerpt.first - 1]
-    if excerpt.start - previous[0] > room:
+    if excerpt.start - previous[0] > room or _skips_text(excerpt.hit.text, spans, excerpt.first):
         return excerpt
     return Excerpt(excerpt.hit, excerpt.rank, excerpt.first - 1, excerpt.last, previous[0], excerpt.end,
                    excerpt.dense, excerpt.coverage, excerpt.score, excerpt.tokens)
@@ -345,7 +355,8 @@ def extend_shape(excerpt: Excerpt, units: dict[str, Any], qtype: str, room: int)
     while (last + 1 < len(spans) and last - excerpt.first + 1 < MAX_WINDOW and end - excerpt.start < SHORT_EXCERPT
            and spans[last + 1][1] - end <= room):
         following = excerpt.hit.text[spans[last + 1][0] : spans[last + 1][1]]
-        if not shape_match(following, qtype) or _REFERENCE.search(following) or _QUESTION_END.search(following):
+        if not shape_match(following, qtype) or _REFERENCE.search(following) or _QUESTION_END.search(following) \
+                or _skips_text(excerpt.hit.text, spans, last + 1):
             break
         room -= spans[last + 1][1] - end
         last, end = last + 1, spans[last + 1][1]

@@ -79,9 +79,17 @@ def question_type(question: str) -> str:
 # Expected answer types of "hoeveel / hoe lang"-questions: the sentence that answers states a duration,
 # a head count or a percentage, not just any number ("in 2019" answers no "hoe lang"). A question
 # pattern and the pattern of a sentence that states such an answer; tests in tests/test_query.py.
-_NUMBER = (r"(?:\d[\d.,]*|een|één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|vijftien|twintig|dertig|"
-           r"veertig|vijftig|honderd|duizend|enkele|paar|anderhalf|half|one|two|three|four|five|six|seven|eight|"
-           r"nine|ten|twelve|twenty|several)")
+# Dutch numbers written as words: "zeventig", "vijfentwintig", "dertien", "tweehonderd", "duizenden".
+NUMBER_WORD = (r"(?:(?:een|één|twee|drie|vier|vijf|zes|zeven|acht|negen)[eë]n)?"
+               r"(?:twintig|dertig|veertig|vijftig|zestig|zeventig|tachtig|negentig)"
+               r"|(?:der|veer|vijf|zes|zeven|acht|negen)tien|\w*honderd(?:en)?|\w*duizend(?:en)?|miljoen(?:en)?")
+_NUMBER = (r"(?:\d[\d.,]*|" + NUMBER_WORD + r"|een|één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|"
+           r"enkele|paar|anderhalf|half|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|"
+           r"fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|several)")
+# A sentence stating any number at all: digits or a number word (not "een", which is also "a").
+ANY_NUMBER = re.compile(r"\d|\b(?:" + NUMBER_WORD + r"|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|"
+                        r"two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|hundreds?|"
+                        r"thousands?)\b", re.I)
 ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     "duration": (
         re.compile(r"\bhoe\s+lang\b|\bhow\s+long\b|\bhoeveel\s+(?:tijd|jaar|jaren|maanden|weken)\b|\bduurt?\b|"

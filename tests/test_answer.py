@@ -396,3 +396,30 @@ def test_a_question_about_one_company_lists_no_other_companys_case(assistant):
     answer = assistant.ask("Wat doet De Korenschoof aan opleiden van lassers?")
     assert [c.organisation for c in answer.cases] == ["De Korenschoof"]
     assert "Van Houten" not in answer.text
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("kun je een vacaturetekst voor een allround lasser voor me schrijven?", True),
+    ("Schrijf een kort gedichtje voor de verjaardag van mijn schoonmoeder.", True),
+    ("kun je een ontslagbrief opstellen voor een medewerker?", True),
+    ("Can you draft a job ad for a welder?", True),
+    ("Write me a Python script that calculates overtime pay.", True),
+    ("kun je een toespraak maken voor mijn personeel over zelfsturende teams?", True),
+    ("hoe schrijf ik een goede vacature?", False),  # asks how: the sources may say
+    ("Kun je uitleggen wat het programma Arbeit 2020 doet?", False),
+    ("Kun je een plan maken om te beginnen met zelfsturende teams?", False),
+    ("wat zegt de SER-brief over het mkb?", False),
+])
+def test_a_request_to_write_a_text_is_a_task_not_a_question(question, expected):
+    from assistant.answer import asks_for_a_text
+
+    assert asks_for_a_text(question) is expected
+
+
+def test_a_task_refusal_says_what_the_guide_does_instead():
+    from assistant.answer import CANNOT_ANSWER, refusal
+
+    answer = refusal("nl", reason="task")
+    assert answer.refused and answer.refusal_reason == "task"
+    assert answer.text.startswith("Teksten schrijven") and CANNOT_ANSWER["nl"] not in answer.text
+    assert refusal("en", reason="task").text.startswith("I don't write texts")

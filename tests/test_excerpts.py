@@ -302,3 +302,22 @@ def test_a_label_names_every_company_an_excerpt_is_about():
     # An excerpt that runs from one company's sentence into the next company's: both, in reading order.
     assert label_about(hit, at("Het werk"), at("Daar zijn"), organisations) == "Amersfoortse organisatie en BOSCH Scharnieren"
     assert label_about(_hit("case-x:0", text, kind="case"), 0, len(text), organisations) is None
+
+
+def test_no_excerpt_runs_across_a_lists_labels():
+    """Sentences of a list of funds keep their labels ("- OOM:", "- OOI: -") out of every sentence: no
+    unit runs from one fund's item into the next fund's, and no repair prefixes a sentence across them."""
+    text = ("- OOGZ:\n  - Cursussen rond nieuwe technologie via een vakblad onder de aandacht brengen.\n"
+            "- OOI: -\n- OOM:\n  - Ze geven meer aandacht aan werkplek leren rond nieuwe technologie.\n"
+            "  - Aanbieden training on the job.")
+    hit = _hit("rapport:7", text, kind="rapport")
+    lexical = _lexical(hit)
+    spans = sentence_spans(text)
+    units = {hit.chunk_id: (spans, None)}
+    ranked = candidates([hit], units, None, query_terms("werkplek leren nieuwe technologie", lexical), lexical)
+    assert ranked and not any("OOI" in c.text or "OOM" in c.text for c in ranked)
+    assert any(c.text == "Ze geven meer aandacht aan werkplek leren rond nieuwe technologie.\n  - Aanbieden training on "
+               "the job." for c in ranked)  # items of one fund still form a window
+    second = next(k for k, (a, _) in enumerate(spans) if text[a:].startswith("Ze geven"))
+    unit = Excerpt(hit, 1, second, second, *spans[second], 0.0, 0.0)
+    assert keep_subject(replace(unit, start=spans[second][0]), units, 1000).first == second

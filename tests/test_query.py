@@ -117,6 +117,22 @@ def test_answer_type(question, expected):
     ("Het verzuim daalde met 3,5 procent.", "percent", True),
     ("Het verzuim daalde.", "percent", False),
     ("Eind 2019 werkten er 65 mensen.", "", False),
+    ("Inmiddels doen ruim zeventig ondernemingen mee.", "count", True),  # numbers written as words
+    ("Er werken vijfentwintig mensen in de fabriek.", "count", True),
+    ("Het traject duurde dertien maanden.", "duration", True),
+    ("Tweehonderd medewerkers volgden de training.", "count", True),
+    ("Het is een prachtig bedrijf met krachtige mensen.", "count", False),
 ])
 def test_states_answer_type(sentence, kind, expected):
     assert states_answer_type(sentence, kind) is expected
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("Inmiddels doen ruim zeventig ondernemingen mee.", True), ("Het kost 2.000 euro.", True),
+    ("Dat duurde drie jaar.", True), ("Duizenden werknemers doen mee.", True),
+    ("Het werk werd prachtig en krachtig.", False), ("Een team neemt zelf beslissingen.", False),
+])
+def test_any_number_finds_digits_and_number_words(sentence, expected):
+    from assistant.query import ANY_NUMBER
+
+    assert bool(ANY_NUMBER.search(sentence)) is expected
