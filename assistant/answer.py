@@ -479,9 +479,12 @@ def compose_extractive(
             lines += ["", t["theme_more"]]
     else:
         lines = [lead(qtype, chosen, cases, language, defining)]
+    told: set[str] = set()  # companies a report excerpt above is about: their case line says only what it is about
     for ex in chosen:
         n = citations.cite(ex.hit, ex.span)
         about = label_about(ex.hit, ex.start, ex.end, organisations or {})
+        if about:
+            told.update(plain(name) for name in about.split(" en "))
         lines.append(f"- **{source_label(ex.hit, ex.text, language, about)}**: {quote(ex.text)} [{n}]")
     # A name the sources never use is said first: the reader must know before the quotes that none of
     # them is about it ("Coolblue"); a missing figure is said after them.
@@ -506,12 +509,13 @@ def compose_extractive(
         meta = hit.meta
         label = ", ".join(x for x in (meta.get("sector"), employees_label(meta.get("employees"), meta.get("size_class"),
                                                                             language)) if x)
-        best = excerpts_for([hit], units, retrieval.query_vector, terms, lexical, question, qtype,
-                            max_excerpts=1, budget=350)
+        # The report's story of this company is quoted above: its case summary would say it again.
+        best = [] if plain(name) in told else excerpts_for([hit], units, retrieval.query_vector, terms, lexical,
+                                                           question, qtype, max_excerpts=1, budget=350)
         if best and best[0].coverage >= PARTIAL_ANSWER and len(best[0].text) <= 350:
             n = citations.cite(hit, best[0].span)
             lines.append(f"\n{t['case']}: **{plain(name)}** ({label}): {quote(best[0].text)} [{n}]")
-        elif qtype not in ("start", "example") and hit not in retrieval.hits[:CASE_RANKS]:
+        elif qtype not in ("start", "example") and hit not in retrieval.hits[:CASE_RANKS] and plain(name) not in told:
             # Nothing in the case answers the question, and it is no "waar begin ik" or "voorbeelden"
             # question: its card is shown beside the answer, its name is not added below it.
             shown_cases -= 1

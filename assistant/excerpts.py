@@ -70,7 +70,7 @@ _BEGIN_OF_PERIOD = re.compile(r"\b(begin|eind|halverwege)\s+(?=\d|jaren\b|dit\b|
 _META = re.compile(r"\b(?:de|het) (?:bron|artikel|rapport)\b|\bgeeft de bron\b|\bnoemt de bron\b", re.I)
 _BIBLIOGRAPHY = re.compile(r"^\W*\((?:[a-z]+ )?(?:19|20)\d\d\)|\b[A-Z][a-z]+: [A-Z]{2,}\b\.?\s*$|\(Report [A-Z]", re.M)
 _NOTE = re.compile(r"\W*noot\b", re.I)
-_WORD_CHARACTER = re.compile(r"\w")
+_LABEL_LINE = re.compile(r"^[ \t]*(?:[-*+][ \t]+)?[^\n]{1,60}:[ \t]*-?[ \t]*$", re.M)  # "- OOM:", "- OOI: -"
 _PERIOD = re.compile(r"\b((?:19|20)\d\d)\s*[-–]\s*((?:19|20)\d\d)\b")
 
 
@@ -268,10 +268,11 @@ def _moves_to_another_company(hit: Hit, spans: Sequence[tuple[int, int]], i: int
 
 
 def _skips_text(text: str, spans: Sequence[tuple[int, int]], k: int) -> bool:
-    """Whether text that belongs to no sentence lies between sentence k-1 and sentence k: a list's labels
-    ("- OOM:", "- OOI: -") or a lead-in ("En meer in het algemeen:"), which an excerpt running from one
-    to the other would quote as a garbled run ("… brengen. - OOI: - - OOM: - Meer aandacht …")."""
-    return k > 0 and bool(_WORD_CHARACTER.search(text[spans[k - 1][1] : spans[k][0]]))
+    """Whether a label lies between sentence k-1 and sentence k, in text that belongs to no sentence: a
+    list's labels ("- OOM:", "- OOI: -") or a lead-in ("En meer in het algemeen:"), which an excerpt
+    running from one to the other would quote as a garbled run ("… brengen. - OOI: - - OOM: - Meer
+    aandacht …"). Short list items between them ("- managementvaardigheden,") are content and stay."""
+    return k > 0 and bool(_LABEL_LINE.search(text[spans[k - 1][1] : spans[k][0]]))
 
 
 def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:

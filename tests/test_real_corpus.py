@@ -453,3 +453,17 @@ def test_a_named_companys_whole_story_is_read(real_index):
     answer = Assistant(settings, index=index).ask("hoelang heeft die omslag bij hun geduurd?",
                                                   ["Wat doet Koninklijke Otolift aan zelfsturende teams?"])
     assert "zeven jaar" in answer.text
+
+
+@pytest.mark.slow
+def test_a_case_whose_story_is_quoted_above_is_not_summarised_again(real_index):
+    """When an excerpt of a report is about a practice-case company, that company's case line only says
+    what the case is about; its summary would repeat the quote."""
+    from assistant.pipeline import Assistant
+
+    settings, index = real_index
+    answer = Assistant(settings, index=index).ask("hoeveel mensen werken er bij buurtzorg en in hoeveel teams?")
+    quoted = [l for l in answer.text.splitlines() if l.startswith("- **") and "over Buurtzorg Nederland" in l]
+    assert quoted and "14.000" in quoted[0]
+    case_lines = [l for l in answer.text.splitlines() if l.startswith("Praktijkvoorbeeld: **Buurtzorg")]
+    assert case_lines and all(" — " in l and "“" not in l and "‘" not in l for l in case_lines), case_lines
