@@ -515,7 +515,7 @@ def compose_extractive(
         if best and best[0].coverage >= PARTIAL_ANSWER and len(best[0].text) <= 350:
             n = citations.cite(hit, best[0].span)
             lines.append(f"\n{t['case']}: **{plain(name)}** ({label}): {quote(best[0].text)} [{n}]")
-        elif qtype not in ("start", "example") and hit not in retrieval.hits[:CASE_RANKS] and plain(name) not in told:
+        elif qtype not in ("start", "example") and hit not in retrieval.hits[:CASE_RANKS]:
             # Nothing in the case answers the question, and it is no "waar begin ik" or "voorbeelden"
             # question: its card is shown beside the answer, its name is not added below it.
             shown_cases -= 1
