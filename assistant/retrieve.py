@@ -734,7 +734,8 @@ def _best_unit_ranking(units: tuple[np.ndarray, list[str]] | None, vector: np.nd
     if units is None or vector is None:
         return []
     matrix, owners = units
-    order = np.argsort(-(matrix @ np.asarray(vector, dtype=np.float32)))
+    scores = matrix @ np.asarray(vector, dtype=np.float32)
+    order = _best_first(scores, 16 * n if allowed is None else len(scores))
     ranking: list[str] = []
     seen: set[str] = set()
     for j in order:
@@ -744,8 +745,23 @@ def _best_unit_ranking(units: tuple[np.ndarray, list[str]] | None, vector: np.nd
         seen.add(cid)
         ranking.append(cid)
         if len(ranking) >= n:
-            break
+            return ranking
+    if len(order) < len(scores):  # the best rows named fewer than n passages: all of them, in order
+        return _best_unit_ranking((matrix, owners), vector, n, allowed=set(owners) if allowed is None else allowed)
     return ranking
+
+
+PARTIAL_SORT_ROWS = 100_000  # from this many unit vectors on, only the best rows are sorted
+
+
+def _best_first(scores: np.ndarray, head: int) -> np.ndarray:
+    """Row indices by descending score: all of them (a full sort, as below PARTIAL_SORT_ROWS), or for a
+    large matrix only the best `head` (a partition, then a sort of those: 810,000 sentences of 100,000
+    passages sort in ~100 ms, their best rows in a few)."""
+    if len(scores) < PARTIAL_SORT_ROWS or head >= len(scores):
+        return np.argsort(-scores)
+    top = np.argpartition(-scores, head)[:head]
+    return top[np.argsort(-scores[top])]
 
 
 def sentence_vectors(units: Mapping[str, tuple[list[tuple[int, int]], np.ndarray]]) -> tuple[np.ndarray, list[str]] | None:

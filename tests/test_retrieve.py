@@ -196,3 +196,22 @@ def test_sentence_ranking_orders_passages_by_their_best_single_sentence():
     assert _best_unit_ranking((matrix, owners), query, 1) == ["long"]
     assert _best_unit_ranking((matrix, owners), query, 5, allowed={"near"}) == ["near"]
     assert sentence_vectors({}) is None
+
+
+def test_a_large_unit_matrix_ranks_passages_as_a_full_sort_would(monkeypatch):
+    """From PARTIAL_SORT_ROWS rows on only the best rows are sorted; the passages come out the same,
+    also when the best rows name fewer passages than asked for (then every row is sorted)."""
+    import assistant.retrieve as retrieve
+
+    rng = np.random.default_rng(5)
+    query = np.eye(8, dtype=np.float32)[0]
+    # Ten passages of 200 units close to the query (their rows fill the best 16 n), 65 of 15 far ones.
+    close = rng.standard_normal((2000, 8)).astype(np.float32) * 0.1 + query
+    far = rng.standard_normal((975, 8)).astype(np.float32) * 0.1 - query
+    matrix = np.vstack([close, far])
+    owners = [f"c{i // 200}" for i in range(2000)] + [f"f{i // 15}" for i in range(975)]
+    full = {n: retrieve._best_unit_ranking((matrix, owners), query, n) for n in (5, 60, 75)}
+    assert len(full[75]) == 75 and full[60][:10] == sorted(full[60][:10], key=lambda c: not c.startswith("c"))
+    monkeypatch.setattr(retrieve, "PARTIAL_SORT_ROWS", 1000)
+    for n in (5, 60, 75):  # the best 16 n rows name 10 passages: enough for 5, not for 60 or 75 (all rows then)
+        assert retrieve._best_unit_ranking((matrix, owners), query, n) == full[n]
