@@ -39,6 +39,7 @@ mark { background: #fff3a3; padding: 0 1px; }
 @media (max-width: 640px) {
   #ww-chat { height: auto !important; min-height: 120px; max-height: 70vh; }
   #ww-intro p { font-size: 0.9em; }
+  #ww-send { min-width: 100px !important; padding-left: 12px !important; padding-right: 12px !important; }  /* room for "Verstuur" */
 }
 """
 
