@@ -38,7 +38,7 @@ def test_the_bundled_model_applies_to_its_own_embedder_only(tmp_path, monkeypatc
     bundled = load_scope_model(SCOPE_PATH)
     assert bundled is not None, "assistant/data/scope_model.json must ship with the package"
     assert len(bundled.weights) == 384 + 3 and 0.5 <= bundled.threshold < 1.0
-    assert "heldout15.jsonl" not in bundled.trained_on["sets"]  # the blind set it was measured on
+    assert not {"heldout17.jsonl", "heldout18.jsonl"} & set(bundled.trained_on["sets"])  # the blind sets it was measured on
     assert scope_model_for("multilingual-e5-small-q4") is bundled
     assert scope_model_for("all-MiniLM-L6-v2") is None and scope_model_for("multilingual-e5-small-q4", "off") is None
     monkeypatch.setenv("ASSISTANT_SCOPE_MODEL", str(tmp_path / "missing.json"))
