@@ -378,7 +378,8 @@ def refusal(language: str, notices: Iterable[str] = (), reason: str = "low_evide
     asked; else a fixed list); `reason` is recorded (REFUSAL_REASONS)."""
     t = TEXTS[language]
     suggestions = list(suggestions) or SUGGESTIONS[language]
-    text = (t["task"] if reason == "task" else CANNOT_ANSWER[language]) + "\n\n" + t["suggest"] + "\n" + "\n".join(f"- {s}" for s in suggestions)
+    opening = t["task"] if reason == "task" else CANNOT_ANSWER[language]
+    text = opening + "\n\n" + t["suggest"] + "\n" + "\n".join(f"- {s}" for s in suggestions)
     return Answer(text=text, citations=[], cases=[], refused=True, mode="extractive", language=language,
                   notices=list(notices), suggestions=list(suggestions), refusal_reason=reason)
 

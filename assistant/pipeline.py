@@ -401,18 +401,27 @@ def with_subjects(retrieval: Retrieval, searcher: HybridSearcher, organisations:
     """The retrieval with each document passage's SUBJECT_BEFORE in its meta: the practice-case company
     its section named last before the passage begins (what an excerpt naming no company is about).
     Fixed for a build: kept in the searcher's `derived` caches, so a passage's section is read once."""
-    subjects = searcher.derived.setdefault("subjects", {})
-    mentions = searcher.derived.setdefault("mentions", {})
     hits = []
     for hit in retrieval.hits:
-        if hit.chunk_id not in subjects:
-            subjects[hit.chunk_id] = None
-            if hit.kind != "case" and organisations:
-                subjects[hit.chunk_id] = subject_before(hit, searcher.section_passages(hit.doc_id, hit.section),
-                                                        organisations, mentions)
-        subject = subjects[hit.chunk_id]
+        subject = _subject_before(hit, searcher, organisations)
         hits.append(replace(hit, meta={**hit.meta, SUBJECT_BEFORE: subject}) if subject else hit)
     return replace(retrieval, hits=hits)
+
+
+def _subject_before(hit: Hit, searcher: HybridSearcher, organisations: dict[str, Sequence[str]]) -> str | None:
+    """`subject_before` of a passage, computed once per build (the searcher's `derived` caches)."""
+    subjects = searcher.derived.setdefault("subjects", {})
+    if hit.chunk_id not in subjects:
+        subjects[hit.chunk_id] = None
+        if hit.kind != "case" and organisations:
+            subjects[hit.chunk_id] = subject_before(hit, searcher.section_passages(hit.doc_id, hit.section),
+                                                    organisations, _mentions(searcher))
+    return subjects[hit.chunk_id]
+
+
+def _mentions(searcher: HybridSearcher) -> dict[str, list[tuple[int, str]]]:
+    """chunk id -> its `organisation_mentions`, kept for the searcher's build."""
+    return searcher.derived.setdefault("mentions", {})
 
 
 STORY_PASSAGES = 3  # passages of a named company's story in a report an answer reads beyond the retrieved ones
@@ -429,21 +438,19 @@ def with_company_story(retrieval: Retrieval, searcher: HybridSearcher, organisat
     asked = asked_organisations(retrieval.search_query, organisations)
     if not asked or extra <= 0:
         return retrieval
-    subjects = searcher.derived.setdefault("subjects", {})
-    mentions = searcher.derived.setdefault("mentions", {})
     have = {h.chunk_id for h in retrieval.hits}
     hits, units, added = list(retrieval.hits), dict(retrieval.units), 0
     for hit in list(retrieval.hits):
         if hit.kind == "case" or added >= extra:
             continue
-        if not _about_asked(hit, asked, subjects, mentions, searcher, organisations):
+        if not _about_asked(hit, asked, searcher, organisations):
             continue
         for passage in searcher.section_passages(hit.doc_id, hit.section):
             if added >= extra:
                 break
             if passage.chunk_id in have or (filters is not None and not matches(passage.meta, filters)):
                 continue
-            if not _about_asked(passage, asked, subjects, mentions, searcher, organisations):
+            if not _about_asked(passage, asked, searcher, organisations):
                 continue
             last = max(i for i, h in enumerate(hits) if h.doc_id == hit.doc_id and h.section == hit.section)
             hits.insert(last + 1, passage)
@@ -455,17 +462,15 @@ def with_company_story(retrieval: Retrieval, searcher: HybridSearcher, organisat
     return replace(retrieval, hits=hits, units=units) if added else retrieval
 
 
-def _about_asked(hit: Hit, asked: set[str], subjects: dict, mentions: dict, searcher: HybridSearcher,
-                 organisations: dict[str, Sequence[str]]) -> bool:
+def _about_asked(hit: Hit, asked: set[str], searcher: HybridSearcher, organisations: dict[str, Sequence[str]]) -> bool:
+    """Whether a document passage names an asked company, or names none and its section's story is about one."""
+    mentions = _mentions(searcher)
     if hit.chunk_id not in mentions:
         mentions[hit.chunk_id] = organisation_mentions(hit.text, organisations)
     named = {plain(name) for _, name in mentions[hit.chunk_id]}
     if named:
         return bool(named & asked)
-    if hit.chunk_id not in subjects:
-        subjects[hit.chunk_id] = subject_before(hit, searcher.section_passages(hit.doc_id, hit.section),
-                                                organisations, mentions)
-    return plain(subjects[hit.chunk_id] or "") in asked
+    return plain(_subject_before(hit, searcher, organisations) or "") in asked
 
 
 def _add_missing_build_data(store: Store, build: Build, by_source: dict[str, Document]) -> None:

@@ -44,9 +44,10 @@ PAIR_SCALE = 10.0
 L2 = 3e-6  # the fit's regularisation, chosen leaving one development set out at a time
 SCORE_GAP = 4.0  # shown excerpts score at most this much below the best (tuned on development sets)
 LENGTH_PENALTY = 1.0  # per sentence beyond an excerpt's first
-# The network's training, as measured leaving a quarter of the development sets out at a time (889
-# answered questions, eval/README.md): 32 hidden units, dropout 0.3 on the inputs, weight decay 0.01,
-# 150 full-batch Adam steps at 0.003, the 80 units the hand-set weights rank first.
+# The network's training, chosen leaving a quarter of the development sets out at a time on session 11's
+# recorded candidates (889 answered questions): 32 hidden units, dropout 0.3 on the inputs, weight decay
+# 0.01, 150 full-batch Adam steps at 0.003, the 80 units the hand-set weights rank first; checked end to
+# end the same way on 1,076 questions (eval/README.md, session 13).
 HIDDEN, DROPOUT, WEIGHT_DECAY, EPOCHS, LEARNING_RATE, PRESELECT = 32, 0.3, 1e-2, 150, 3e-3, 80
 NETWORK_SCORE_GAP = 4.0
 NETWORK_LENGTH_PENALTY = 0.5
@@ -94,7 +95,7 @@ class UnitRanker:
     def _network_score(self, scalar: np.ndarray, units: np.ndarray, query: np.ndarray,
                        hand: np.ndarray | None) -> np.ndarray:
         net = self.network
-        x = np.hstack([scalar, PAIR_SCALE * units * query[None, :], units])
+        x = model_inputs(scalar, units, query)
         hidden = np.maximum(((x - net["mean"]) / net["scale"]) @ net["w1"] + net["b1"], 0.0)
         out = hidden @ net["w2"] + net["b2"]
         if self.preselect and hand is not None and len(out) > self.preselect:
@@ -172,6 +173,13 @@ def ranker_for(embedder_model: str, setting: str = "", dimension: int | None = N
     return ranker if ranker is not None and ranker.applies(embedder_model, dimension) else None
 
 
+def model_inputs(scalar: np.ndarray, units: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Candidates × (features + 2 dimensions): the hand-made features, PAIR_SCALE × question ⊙ unit
+    vector (the products are ~1/384 each: scaled so that one regularisation suits all three groups),
+    and the unit vector."""
+    return np.hstack([scalar, PAIR_SCALE * units * query[None, :], units])
+
+
 @dataclass
 class TrainingQuestion:
     """The candidate units the answer stage scored for one question, and which hold its evidence."""
@@ -181,6 +189,14 @@ class TrainingQuestion:
     units: np.ndarray  # candidates × dimension
     query: np.ndarray
     labels: np.ndarray  # bool per candidate
+
+
+def _learnable(questions: Sequence[TrainingQuestion]) -> list[TrainingQuestion]:
+    """The questions with evidence among their candidates; ValueError when none also has units without it."""
+    usable = [q for q in questions if len(q.labels) and q.labels.any()]
+    if not any(not q.labels.all() for q in usable):
+        raise ValueError("no question has both units with and units without its evidence: nothing to learn from")
+    return usable
 
 
 def fit(questions: Sequence[TrainingQuestion], features: Sequence[str], embedders: Sequence[str], *,
@@ -193,11 +209,8 @@ def fit(questions: Sequence[TrainingQuestion], features: Sequence[str], embedder
     No intercept (it would cancel in the softmax). Needs SciPy (an offline step, not the app)."""
     from scipy.optimize import minimize
 
-    usable = [q for q in questions if len(q.labels) and q.labels.any()]
-    if not any(not q.labels.all() for q in usable):
-        raise ValueError("no question has both units with and units without its evidence: nothing to learn from")
-    # The products are ~1/384 each: scaled up so that one regularisation strength suits all three groups.
-    x = np.vstack([np.hstack([q.scalar, PAIR_SCALE * q.units * q.query[None, :], q.units]) for q in usable])
+    usable = _learnable(questions)
+    x = np.vstack([model_inputs(q.scalar, q.units, q.query) for q in usable])
     x = x.astype(np.float64)
     y = np.concatenate([q.labels for q in usable]).astype(bool)
     starts = np.cumsum([0] + [len(q.labels) for q in usable])[:-1]
@@ -235,9 +248,7 @@ def fit_network(questions: Sequence[TrainingQuestion], features: Sequence[str], 
     and `l2` on the linear weights. Needs PyTorch (an offline step; the app scores with NumPy)."""
     import torch
 
-    usable = [q for q in questions if len(q.labels) and q.labels.any()]
-    if not any(not q.labels.all() for q in usable):
-        raise ValueError("no question has both units with and units without its evidence: nothing to learn from")
+    usable = _learnable(questions)
     hand_weights = np.asarray(hand_weights, dtype=np.float64)
     k, dim = len(features), usable[0].units.shape[1]
     d = k + 2 * dim
@@ -247,7 +258,7 @@ def fit_network(questions: Sequence[TrainingQuestion], features: Sequence[str], 
     mask = np.full((len(usable), width), -1e9, np.float32)
     for i, q in enumerate(usable):
         order = np.argsort(-(q.scalar @ hand_weights), kind="stable")[: preselect or None]
-        x[i, : len(order)] = np.hstack([q.scalar[order], PAIR_SCALE * q.units[order] * q.query[None, :], q.units[order]])
+        x[i, : len(order)] = model_inputs(q.scalar[order], q.units[order], q.query)
         y[i, : len(order)] = q.labels[order]
         mask[i, : len(order)] = 0.0
     keep = y.any(axis=1)  # a question whose evidence the hand-set weights rank low teaches nothing here

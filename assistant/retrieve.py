@@ -613,7 +613,7 @@ class HybridSearcher:
     def passage_units(self, chunk_id: str):
         """A passage's sentence spans and unit vectors, as a retrieval's `units` hold them (None without)."""
         self.lexical()
-        return self._units.get(chunk_id) if chunk_id in self._units else None
+        return self._units.get(chunk_id)
 
     def window_ranking(self, vector: np.ndarray, n: int, allowed: set[str] | None = None) -> list[str]:
         """Passages ranked by their best window of 2-3 consecutive sentences against the query: a passage
@@ -736,6 +736,14 @@ def _best_unit_ranking(units: tuple[np.ndarray, list[str]] | None, vector: np.nd
     matrix, owners = units
     scores = matrix @ np.asarray(vector, dtype=np.float32)
     order = _best_first(scores, 16 * n if allowed is None else len(scores))
+    ranking = _first_passages(order, owners, n, allowed)
+    if len(ranking) < n and len(order) < len(scores):  # the best rows named fewer than n passages: all rows
+        ranking = _first_passages(_best_first(scores, len(scores)), owners, n, allowed)
+    return ranking
+
+
+def _first_passages(order: np.ndarray, owners: Sequence[str], n: int, allowed: set[str] | None) -> list[str]:
+    """The first `n` distinct passages (of `allowed`, when given) owning the rows in `order`."""
     ranking: list[str] = []
     seen: set[str] = set()
     for j in order:
@@ -745,9 +753,7 @@ def _best_unit_ranking(units: tuple[np.ndarray, list[str]] | None, vector: np.nd
         seen.add(cid)
         ranking.append(cid)
         if len(ranking) >= n:
-            return ranking
-    if len(order) < len(scores):  # the best rows named fewer than n passages: all of them, in order
-        return _best_unit_ranking((matrix, owners), vector, n, allowed=set(owners) if allowed is None else allowed)
+            break
     return ranking
 
 
@@ -768,11 +774,7 @@ def sentence_vectors(units: Mapping[str, tuple[list[tuple[int, int]], np.ndarray
     """Every sentence's unit vector (unit length, float32), each with the passage it belongs to; None when
     the build has no units. Stored units are read from their one matrix, not passage by passage."""
     if isinstance(units, _StoredUnits):
-        lengths = np.diff(units._offsets)
-        ids = sorted(units._row, key=units._row.get)
-        owners = [cid for cid in ids for _ in range(int(lengths[units._row[cid]]))]
-        rows = [np.arange(units._offsets[units._row[cid]], units._offsets[units._row[cid] + 1]) for cid in ids]
-        matrix = units._vectors[np.concatenate(rows)].astype(np.float32) if rows else np.zeros((0, 0), np.float32)
+        matrix, owners = units.all_vectors()
     else:
         owners = [cid for cid, (_, vectors) in units.items() for _ in range(len(vectors))]
         blocks = [np.asarray(vectors, dtype=np.float32) for _, vectors in units.values() if len(vectors)]
@@ -901,6 +903,13 @@ class _StoredUnits(_ByChunk):
                  vectors: np.ndarray) -> None:
         self._row = {cid: i for i, cid in enumerate(ids) if has[i]}
         self._offsets, self._spans, self._vectors = offsets, spans, vectors
+
+    def all_vectors(self) -> tuple[np.ndarray, list[str]]:
+        """Every unit vector as float32, in stored order, and the passage each belongs to (a passage
+        without units has no rows: its offsets are equal)."""
+        lengths = np.diff(self._offsets)
+        owners = [cid for cid in sorted(self._row, key=self._row.get) for _ in range(int(lengths[self._row[cid]]))]
+        return self._vectors.astype(np.float32), owners
 
     def __getitem__(self, cid: str) -> tuple[list[tuple[int, int]], np.ndarray]:
         i = self._row[cid]
