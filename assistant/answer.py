@@ -18,7 +18,7 @@ from assistant.excerpts import (Excerpt, asked_organisations, candidates, excerp
                                 source_label)
 from assistant.themes import PlacedPoint, Theme
 from assistant.ranker import UnitRanker
-from assistant.query import (ANY_NUMBER, _expansions, answer_type, clauses, detect_language, entities,
+from assistant.query import (ANSWER_TYPES, ANY_NUMBER, _expansions, answer_type, clauses, detect_language, entities,
                             question_type, states_answer_type)
 from assistant.text import plain, sentence_spans, word_list
 from assistant.retrieve import (_WORD, CARRIED_WEIGHT, LexicalIndex, QueryTerm, Retrieval, coverage,
@@ -48,6 +48,14 @@ TEXTS = {
         "gap_name": "De bronnen noemen {names} niet; hieronder staat wat ze wel zeggen over je vraag.",
         "gap_figure": "Een getal hierover staat niet in deze fragmenten.",
         "task": "Teksten schrijven, zoals een vacature, brief of toespraak, doe ik niet: ik zoek op wat de bronnen over sociale innovatie zeggen.",
+        "detail": "De bronnen van deze wegwijzer vertellen wel over {org}, maar {what}.",
+        "detail_salary": "ze noemen niet wat iemand daar verdient",
+        "detail_revenue": "ze noemen geen omzet",
+        "detail_person": "ze noemen die naam niet",
+        "detail_founded": "ze noemen niet wanneer het is opgericht",
+        "detail_contact": "ze geven geen contactgegevens",
+        "detail_count": "ze noemen dat aantal niet",
+        "detail_duration": "ze noemen niet hoe lang dat duurde",
         "empty": "Stel gerust een vraag over sociale innovatie, bijvoorbeeld: “Waar moet ik beginnen?”",
         "truncated": "Je vraag was erg lang; ik heb de eerste {n} tekens gebruikt.",
         "llm_unavailable": "Het taalmodel ({model}) is niet bereikbaar; de antwoorden komen nu rechtstreeks uit de bronnen.",
@@ -68,6 +76,14 @@ TEXTS = {
         "gap_name": "The sources do not mention {names}; below is what they do say about your question.",
         "gap_figure": "These excerpts give no figure for this.",
         "task": "I don't write texts such as a job ad, letter or speech: I look up what the sources say about social innovation.",
+        "detail": "The sources of this guide do describe {org}, but {what}.",
+        "detail_salary": "they don't say what people earn there",
+        "detail_revenue": "they give no turnover",
+        "detail_person": "they don't give that name",
+        "detail_founded": "they don't say when it was founded",
+        "detail_contact": "they give no contact details",
+        "detail_count": "they don't give that number",
+        "detail_duration": "they don't say how long that took",
         "empty": "Feel free to ask a question about social innovation, for example: “Where do I start?”",
         "truncated": "Your question was very long; I used its first {n} characters.",
         "llm_unavailable": "The language model ({model}) cannot be reached; answers now come straight from the sources.",
@@ -278,7 +294,8 @@ def names_unknown_subject(question: str, terms: Sequence[QueryTerm], lexical: Le
 _LEGAL_QUESTION = re.compile(
     r"\b(wettelijke?|wetgeving|volgens de wet|verplicht|verplichting|toegestaan|mag|mogen|recht op|"
     r"\w*(?:instemmings|advies)recht|\w*verlof\w*|vakantiedag\w*|proeftijd|minimumloon|ontslag\w*|"
-    r"transitievergoeding|opzegtermijn|schijnzelfstandig\w*|arbeidsovereenkomst\w*|belasting\w*|btw|"
+    r"transitievergoeding|opzegtermijn|schijnzelfstandig\w*|arbeidsovereenkomst\w*|\w*belasting\w*|btw|fiscaa?l\w*|"
+    r"aftrekbaar|aftrekpost\w*|werkkostenregeling|loonheffing\w*|deductible|"
     r"legal(?:ly)?|by law|statutory|obliged|obligat\w+|required|entitled|allowed|minimum wage|dismiss\w*|"
     r"severance|probation\w*|tax(?:es)?)\b", re.I)
 
@@ -288,7 +305,7 @@ _LEGAL_QUESTION = re.compile(
 # with a salary in it.
 _MONEY_QUESTION = re.compile(
     r"\b(hoeveel (?:geld|subsidie|euro|omzet|salaris|loon)|(?:wat|hoeveel) (?:verdien|kost)\w*|hoe hoog is (?:het|de) "
-    r"(?:salaris|loon|omzet|subsidie|bedrag)|wat (?:is|was) de omzet|how much (?:money|funding|subsidy|grant)|"
+    r"(?:salaris|loon|omzet|subsidie|bedrag)|wat (?:is|was) de omzet|in euro'?s|how much (?:money|funding|subsidy|grant)|"
     r"how much (?:does|do|did) \w+(?: \w+)? (?:cost|earn|make|get paid)|what (?:is|was) the (?:salary|turnover|revenue))\b",
     re.I)
 _MONEY = re.compile(r"€|\b(euro|miljoen|miljard|EUR)\b", re.I)
@@ -301,12 +318,17 @@ def asks_unstated_amount(question: str, hits: Sequence[Hit]) -> bool:
     """The question asks for an amount of money and no passage states one (for a saving, a share counts:
     "10 tot 20 procent van de kosten"); when the question names someone ("de omzet van Aldowa"), the
     amount must be in a sentence that names them too, or in the sentence after it."""
-    if not _MONEY_QUESTION.search(question):
+    if not _MONEY_QUESTION.search(question) and not asked_details(question, named=False):
         return False
     names = [n.lower() for n in entities(question)]
     saving = bool(_SAVING_QUESTION.search(question))
 
+    # What someone earns or a company's turnover needs an amount of that kind, not any amount.
+    topic = next((DETAIL_KINDS[k][1] for k in asked_details(question, named=False)), None)
+
     def states_amount(text: str) -> bool:
+        if topic is not None:
+            return bool(topic.search(text))
         return bool(_MONEY.search(text) or (saving and _SHARE.search(text)))
 
     for hit in hits:
@@ -320,6 +342,79 @@ def asks_unstated_amount(question: str, hits: Sequence[Hit]) -> bool:
     return True
 
 
+# Details about a named practice-case company that the sources may simply not state: what someone earns
+# there, its turnover, who runs it, when it was founded, how to reach it, or a head count or duration. Each
+# kind: the question's pattern and the pattern of a sentence that states such a detail. Tests in
+# tests/test_answer.py (test_a_detail_of_a_named_company_needs_a_passage_that_states_it).
+_AMOUNT_WORDS = r"(?:€|\beuro|\bmiljoen|\bmiljard|\bEUR\b|\d)"
+DETAIL_KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    "salary": (
+        re.compile(r"\b(?:hoeveel|hoe\s+hoog|wat)\b[^?]{0,40}?\b(?:verdien\w*|salaris\w*|loon|lonen|uurloon|maandloon)\b|"
+                   r"\bhow\s+much\b[^?]{0,40}?\b(?:earn\w*|paid|salary|salaries|wages?)\b|"
+                   r"\bwhat\s+(?:is|are)\s+(?:the|their|his|her)\s+(?:\w+\s+)?(?:salary|salaries|wages?|pay)\b", re.I),
+        re.compile(r"(?=.*" + _AMOUNT_WORDS + r")(?=.*\b(?:salaris\w*|loon|lonen|verdien\w*|wages?|salary|earns?)\b)", re.I)),
+    "revenue": (
+        re.compile(r"\b(?:hoeveel|hoe\s+hoog|hoe\s+groot|wat|welke)\b[^?]{0,40}?\b(?:jaar)?omzet\b|\b(?:revenue|turnover)\b", re.I),
+        re.compile(r"(?=.*" + _AMOUNT_WORDS + r")(?=.*\b(?:\w*omzet|revenue|turnover)\b)", re.I)),
+    "person": (
+        re.compile(r"\bhoe\s+heet\b|\bwie\s+(?:is|zijn|was|waren)\s+(?:de|het|hun|zijn|haar)\s+(?:\w+\s+)?"
+                   r"(?:directeur|directie|eigena\w+|oprichters?|ceo|baas|bestuurders?|manager|voorzitter)\b|"
+                   r"\bnaam\s+van\s+(?:de|het|hun)\s+(?:\w+\s+)?(?:directeur|eigena\w+|oprichters?|ceo|baas|bestuurders?|"
+                   r"manager|voorzitter|contactpersoon)\b|\bwho\s+(?:is|are|was)\s+(?:the|its|their)\s+(?:\w+\s+)?"
+                   r"(?:ceo|director|owner|founder|manager|boss|chair\w*)\b|\bwhat\s+is\s+the\s+name\s+of\b|"
+                   r"\bwie\s+(?:heeft|leidt|runt)\b[^?]{0,40}?\b(?:opgericht|geleid|leiding)?|\bwho\s+(?:founded|runs|owns|leads)\b",
+                   re.I),
+        # a role and a name: two capitalised words after the sentence's first ("directeur Jan de Vries")
+        re.compile(r"(?=.*(?i:directeur|directie|eigena|oprichter|ceo\b|bestuurder|voorzitter|owner|director|founder))"
+                   r"(?=.+\s[A-Z][a-z\w'-]+\s(?:(?:van|de|der|den|ten|ter)\s)*[A-Z][\w'-]+)")),
+    "founded": (
+        re.compile(r"\bwanneer\b[^?]{0,40}?\bopgericht\b|\bsinds\s+wanneer\b|\bin\s+welk\s+jaar\b[^?]{0,40}?"
+                   r"\b(?:opgericht|begonnen|gestart)\b|\boprichtingsjaar\b|\bwhen\s+was\b[^?]{0,40}?\b(?:founded|established|started)\b",
+                   re.I),
+        re.compile(r"\bopgericht\b|\bbestaat\s+sinds\b|\bsinds\s+(?:19|20)\d\d\b|\b(?:founded|established)\b", re.I)),
+    "contact": (
+        re.compile(r"\b(?:telefoonnummer|e-?mail\s*adres|e-?mailadres|contactgegevens|adres\s+van|website\s+van|"
+                   r"phone\s+number|e-?mail\s+address|contact\s+details)\b", re.I),
+        re.compile(r"@|https?://|\bwww\.|\b0\d{1,3}[- ]?\d{6,8}\b", re.I)),
+    "count": ANSWER_TYPES["count"],
+    "duration": ANSWER_TYPES["duration"],
+}
+# Kinds a question without a named company may ask too; the others only count for a named one.
+_ANY_SUBJECT_KINDS = ("salary", "revenue")
+
+
+def asked_details(question: str, named: bool) -> list[str]:
+    """The kinds of detail (DETAIL_KINDS) a question asks for; the company-only kinds when it names one."""
+    return [kind for kind, (asks, _) in DETAIL_KINDS.items()
+            if (named or kind in _ANY_SUBJECT_KINDS) and asks.search(question)]
+
+
+def _detail_texts(material: Sequence[Hit]) -> list[str]:
+    """The sentences of a company's material; a case's head count from its front matter as one more."""
+    out = []
+    for hit in material:
+        out += [hit.text[a:b] for a, b in sentence_spans(hit.text, min_chars=1)] or [hit.text]
+        employees = str(hit.meta.get("employees") or "").strip() if hit.kind == "case" else ""
+        if employees:
+            out.append(f"{employees} medewerkers")
+    return out
+
+
+def unstated_detail(question: str, material: Sequence[Hit]) -> str:
+    """For a question about a named practice-case company: the kind of detail it asks for (DETAIL_KINDS)
+    when no sentence of `material` -- the company's case and the passages about it -- states a detail of
+    that kind, else "". A question asking several kinds gets "" as soon as one of them is stated (it is
+    answered, and the answer's gap line names what is missing)."""
+    kinds = asked_details(question, named=True)
+    if not kinds or not material:
+        return ""
+    texts = _detail_texts(material)
+    for kind in kinds:
+        if any(DETAIL_KINDS[kind][1].search(t) for t in texts):
+            return ""
+    return kinds[0]
+
+
 def unsupported_legal_question(question: str, hits: Sequence[Hit], terms: Sequence[QueryTerm],
                                lexical: LexicalIndex) -> bool:
     """A question about what the law requires or allows that no single sentence of the passages covers
@@ -331,7 +426,7 @@ def unsupported_legal_question(question: str, hits: Sequence[Hit], terms: Sequen
     return max((c.coverage for c in sentences), default=0.0) < PARTIAL_ANSWER
 
 
-REFUSAL_REASONS = ("task", "low_evidence", "unknown_subject", "legal", "amount", "out_of_scope", "model")
+REFUSAL_REASONS = ("task", "low_evidence", "unknown_subject", "legal", "amount", "detail", "out_of_scope", "model")
 
 # A request to write something: a writing verb and a request ("kun je …", "schrijf …", "can you …",
 # "write …") plus a kind of text (assistant/data/text_requests.txt).
@@ -373,12 +468,18 @@ def refusal_reason(question: str, retrieval: Retrieval, terms: Sequence[QueryTer
 
 
 def refusal(language: str, notices: Iterable[str] = (), reason: str = "low_evidence",
-            suggestions: Sequence[str] = ()) -> Answer:
+            suggestions: Sequence[str] = (), detail: tuple[Sequence[str], str] | None = None) -> Answer:
     """The fixed refusal sentence plus questions the corpus can answer (`suggestions`, nearest to what was
-    asked; else a fixed list); `reason` is recorded (REFUSAL_REASONS)."""
+    asked; else a fixed list); `reason` is recorded (REFUSAL_REASONS). `detail`: (companies, kind) for a
+    detail of a named company the sources do not state (`unstated_detail`), said in so many words."""
     t = TEXTS[language]
     suggestions = list(suggestions) or SUGGESTIONS[language]
-    opening = t["task"] if reason == "task" else CANNOT_ANSWER[language]
+    if detail is not None:
+        names = list(detail[0])
+        org = names[0] if len(names) == 1 else ", ".join(names[:-1]) + (" en " if language == "nl" else " and ") + names[-1]
+        opening = t["detail"].format(org=org, what=t["detail_" + detail[1]])
+    else:
+        opening = t["task"] if reason == "task" else CANNOT_ANSWER[language]
     text = opening + "\n\n" + t["suggest"] + "\n" + "\n".join(f"- {s}" for s in suggestions)
     return Answer(text=text, citations=[], cases=[], refused=True, mode="extractive", language=language,
                   notices=list(notices), suggestions=list(suggestions), refusal_reason=reason)

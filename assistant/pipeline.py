@@ -35,6 +35,8 @@ from assistant.models import CASE_FIELDS, Answer, Chunk, Citation, Document, Fil
 from assistant.answer import (
     MAX_CASES,
     THEME_POINTS,
+    asked_details,
+    unstated_detail,
     THEME_QUOTE_BUDGET,
     ThemeUse,
     theme_role,
@@ -460,6 +462,22 @@ def with_company_story(retrieval: Retrieval, searcher: HybridSearcher, organisat
                 units[passage.chunk_id] = stored
             added += 1
     return replace(retrieval, hits=hits, units=units) if added else retrieval
+
+
+def unstated_company_detail(question: str, retrieval: Retrieval, searcher: HybridSearcher,
+                            organisations: dict[str, Sequence[str]]) -> tuple[tuple[str, ...], str] | None:
+    """(company, kind) when the question asks a detail of a named practice-case company (who runs it,
+    what one earns there, a head count: `unstated_detail`) that neither its case nor any retrieved passage
+    about it states; else None. A follow-up's company comes from what the question carried over."""
+    asked = asked_organisations(retrieval.search_query, organisations)
+    if not asked or not asked_details(question, named=True):
+        return None
+    material = {h.chunk_id: h for h in searcher.case_passages(asked)}
+    for hit in retrieval.hits:
+        if hit.kind != "case" and hit.chunk_id not in material and _about_asked(hit, asked, searcher, organisations):
+            material[hit.chunk_id] = hit
+    kind = unstated_detail(question, list(material.values()))
+    return (tuple(sorted(asked)), kind) if kind else None
 
 
 def _about_asked(hit: Hit, asked: set[str], searcher: HybridSearcher, organisations: dict[str, Sequence[str]]) -> bool:
@@ -910,22 +928,26 @@ class Assistant:
         retrieval = focus_on_carried_names(cleaned, retrieval)
         own_terms = answer_terms(cleaned, terms, lexical)
         reason = refusal_reason(cleaned, retrieval, terms, own_terms, lexical, score, language)
-        if retrieval.query_vector is not None:
+        organisations = searcher.organisations()
+        story = with_company_story(retrieval, searcher, organisations, filters) if reason is None else retrieval
+        # An amount a named company's sources do not state is said as such ("… noemen geen omzet").
+        detail = None if reason not in (None, "amount") else unstated_company_detail(cleaned, story, searcher, organisations)
+        if detail is not None:
+            reason = "detail"
+        if reason is None and retrieval.query_vector is not None:
             features = scope_features(retrieval.query_vector, retrieval.best_dense, score, bool(context))
             scope = scope_model_for(retrieval.embedder, self.settings.scope_model)
             if reason is None and not ours and scope is not None and scope.out_of_scope(features):
                 reason = "out_of_scope"  # close to the domain, but not what these sources are about
         if reason is not None:
-            answer = refusal(language, notices, reason, self._suggestions(searcher, retrieval, language))
+            answer = refusal(language, notices, reason, self._suggestions(searcher, retrieval, language), detail)
         else:
             case_hits, case_units = self._cases(searcher, query, context, filters, retrieval)
             answer = None
             if model is not None:
                 answer = self._generate(model, retrieval, cleaned, language, lexical, on_token, notices)
             if answer is None:
-                organisations = searcher.organisations()
-                retrieval = with_subjects(with_company_story(retrieval, searcher, organisations, filters),
-                                          searcher, organisations)
+                retrieval = with_subjects(story, searcher, organisations)
                 answer = compose_extractive(cleaned, retrieval, case_hits, lexical, own_terms, language,
                                             question_type(cleaned), case_units, organisations,
                                             self._theme_use(searcher, cleaned, retrieval, organisations, theme),

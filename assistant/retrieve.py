@@ -588,8 +588,11 @@ class HybridSearcher:
 
             table = {}
             for name in sorted(names, key=lambda n: (-len(n), n)):
+                # A name with a number in it ("Arbeit 2020") is only itself: its word alone is an ordinary
+                # word elsewhere ("Humanisierung der Arbeit").
+                numbered = " " in name and any(ch.isdigit() for ch in name)
                 words = [w for w in re.findall(r"[\w&'-]+", name) if w[:1].isupper() and (len(w) >= 4 or (w.isupper() and len(w) >= 3))
-                         and rare(w)]
+                         and rare(w) and not numbered]
                 # A place only one case is in, and few passages name ("In Doetinchem werkt een
                 # scharnierenfabriek …" is about BOSCH Scharnieren); never a city several cases share.
                 region = regions[name]
@@ -609,6 +612,13 @@ class HybridSearcher:
                 self._sections = table
         hits = [self._hit(cid, 0.0) for cid in self._sections.get((doc_id, section), [])]
         return sorted(hits, key=lambda h: h.start)
+
+    def case_passages(self, organisations: Iterable[str]) -> list[Hit]:
+        """The passages of the practice cases of these organisations (named as `organisations()` names them)."""
+        wanted = set(organisations)
+        self.lexical()
+        return [self._hit(cid, 0.0) for cid, (_, meta) in self._records.items()
+                if meta.get("kind") == "case" and plain(str(meta.get("organisation") or "")) in wanted]
 
     def passage_units(self, chunk_id: str):
         """A passage's sentence spans and unit vectors, as a retrieval's `units` hold them (None without)."""

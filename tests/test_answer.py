@@ -20,6 +20,8 @@ from assistant.answer import (
     detect_language,
     is_start_question,
     asks_unstated_amount,
+    asked_details,
+    unstated_detail,
     names_unknown_subject,
     quote,
     refusal,
@@ -127,6 +129,10 @@ def test_a_legal_question_needs_a_sentence_that_covers_it():
     assert not unsupported("Vanaf hoeveel werknemers is een ondernemingsraad verplicht?")
     assert not unsupported("Hoeveel mensen telt een zelfsturend team?")  # not a legal question
     assert unsupported_legal_question("Is a works council legally required?", [], [], lexical)
+    # Tax questions are legal ones: the sources' profit sharing is no answer to whether it is deductible.
+    assert unsupported("Is winstdeling met mijn personeel fiscaal aftrekbaar, zoals bij Otolift?")
+    assert unsupported("Valt een teamuitje onder de werkkostenregeling?")
+    assert unsupported_legal_question("Is profit sharing tax deductible?", [], [], lexical)
 
 
 def test_a_definition_question_prefers_the_sentence_that_defines_its_subject():
@@ -423,3 +429,54 @@ def test_a_task_refusal_says_what_the_guide_does_instead():
     assert answer.refused and answer.refusal_reason == "task"
     assert answer.text.startswith("Teksten schrijven") and CANNOT_ANSWER["nl"] not in answer.text
     assert refusal("en", reason="task").text.startswith("I don't write texts")
+
+
+@pytest.mark.parametrize("question, named, kinds", [
+    ("Wat verdient een teamleider bij Otolift per maand?", True, ["salary"]),
+    ("How much does a nurse earn at Buurtzorg?", True, ["salary"]),
+    ("Is een goed salaris belangrijk voor zelfsturing?", True, []),  # pay as a topic, no amount asked
+    ("Wat is de jaaromzet van Buurtzorg?", True, ["revenue"]),
+    ("Hoe heet de directeur van Aldowa?", True, ["person"]),
+    ("Wie is de eigenaar van Kinkelder?", True, ["person"]),
+    ("Who founded Buurtzorg?", True, ["person"]),
+    ("Wanneer is Kinkelder opgericht?", True, ["founded"]),
+    ("Wat is het telefoonnummer van Van Dorp?", True, ["contact"]),
+    ("Hoeveel mensen werken er bij Aldowa?", True, ["count"]),
+    ("Hoe lang duurde de omslag bij Otolift?", True, ["duration"]),
+    ("Hoeveel mensen werken er in de zorg?", False, []),  # a count without a named company is no detail
+    ("Hoeveel verdient een monteur gemiddeld?", False, ["salary"]),
+    ("Hoe pakt Aldowa zelfsturing aan?", True, []),
+])
+def test_the_details_a_question_asks_for(question, named, kinds):
+    assert asked_details(question, named) == kinds
+
+
+def _case(text: str, **meta) -> Hit:
+    return Hit(chunk_id="c0", doc_id="case-x", title="X", kind="case", section="", text=text, score=1.0, start=0,
+               end=len(text), meta=meta)
+
+
+def test_a_detail_of_a_named_company_needs_a_passage_that_states_it():
+    story = [_case("Aldowa is een Rotterdams metaalbedrijf. Medewerkers zijn zelfsturend.", employees="65"),
+             *_passages("Het bedrijf bestaat sinds 1978 en werd overgenomen door nieuwe eigenaren. "
+                        "De directie hecht aan vertrouwen.")[0]]
+    assert unstated_detail("Hoeveel mensen werken er bij Aldowa?", story) == ""  # the case's head count
+    assert unstated_detail("Wanneer is Aldowa opgericht?", story) == ""  # "bestaat sinds 1978"
+    assert unstated_detail("Hoe heet de directeur van Aldowa?", story) == "person"  # a role, but no name
+    assert unstated_detail("Wat verdient een lasser bij Aldowa?", story) == "salary"
+    assert unstated_detail("Wat is de omzet van Aldowa?", story) == "revenue"
+    named = story + _passages("Aldowa wordt geleid door directeur Jan de Vries.")[0]
+    assert unstated_detail("Hoe heet de directeur van Aldowa?", named) == ""
+    paid = _passages("Een monteur verdient er 3.000 euro per maand.")[0]
+    assert unstated_detail("Wat verdient een monteur bij Aldowa?", paid) == ""
+    # Two details asked, one stated: answered (the gap line says what is missing).
+    assert unstated_detail("Hoeveel mensen werken er bij Aldowa en wat is de omzet?", story) == ""
+    assert unstated_detail("Hoe pakt Aldowa zelfsturing aan?", story) == ""
+    assert unstated_detail("Hoeveel mensen werken er bij Aldowa?", []) == ""  # nothing about it read: not this check
+
+
+def test_a_salary_or_turnover_question_needs_an_amount_of_that_kind():
+    revenue, _ = _passages("Otolift draait een omzet van 35 miljoen euro met trapliften.")
+    assert asks_unstated_amount("Wat verdient een monteur bij Otolift?", revenue)  # a turnover is no salary
+    assert not asks_unstated_amount("Wat is de jaaromzet van Otolift?", revenue)
+    assert asks_unstated_amount("Hoe hoog is het opleidingsbudget in euro's?", _passages("Er is een budget.")[0])

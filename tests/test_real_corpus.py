@@ -358,6 +358,24 @@ def test_a_place_only_one_case_is_in_names_its_company(real_index):
 
 
 @pytest.mark.slow
+def test_a_numbered_name_is_not_found_by_its_ordinary_word(real_index):
+    """"Arbeit 2020" is named only in full: the passage on Finland and Germany with "Humanisierung der
+    Arbeit" is not labelled as being about it; the passage on the programme itself is."""
+    from assistant.pipeline import Assistant
+
+    settings, index = real_index
+    with index.session() as searcher:
+        assert searcher.organisations()["Arbeit 2020"] == ("Arbeit 2020",)
+    assistant = Assistant(settings, index=index)
+    answer = assistant.ask("Welke landen stimuleren sociale innovatie met een eigen programma, zoals Finland?")
+    line = next(l for l in answer.text.splitlines() if "Finland en Duitsland schenken" in l)
+    assert "Arbeit 2020" not in line.split("**")[1], line
+    answer = assistant.ask("Hoeveel bedrijven doen mee aan Arbeit 2020?")
+    line = next(l for l in answer.text.splitlines() if "zeventig ondernemingen" in l)
+    assert "Arbeit 2020" in line.split("**")[1], line
+
+
+@pytest.mark.slow
 def test_the_intake_plan_leads_with_the_themes_of_the_chosen_challenge(real_index):
     """Every theme id the "Waar begin ik?" intake asks for exists in the real corpus and leads its part."""
     from assistant.pipeline import Assistant
@@ -470,3 +488,31 @@ def test_a_case_whose_story_is_quoted_above_is_not_summarised_again(real_index):
     assert quoted and "14.000" in quoted[0]
     case_lines = [l for l in answer.text.splitlines() if l.startswith("Praktijkvoorbeeld: **Buurtzorg")]
     assert case_lines and all(" — " in l and "“" not in l and "‘" not in l for l in case_lines), case_lines
+
+
+@pytest.mark.slow
+def test_a_detail_the_sources_never_state_about_a_named_company_is_said_to_be_missing(real_index):
+    """Asked what one earns at Otolift, who runs Van Dorp or how many people work at Den Hartogh, the
+    answer says the sources do not give that detail about that company instead of quoting background;
+    a detail they do state (Aldowa's head count, Otolift's turnover, also after a follow-up) is answered."""
+    from assistant.pipeline import Assistant
+
+    settings, index = real_index
+    assistant = Assistant(settings, index=index)
+    for question, company, missing in (
+        ("Wat verdient een teamleider bij Koninklijke Otolift per maand?", "Koninklijke Otolift", "verdient"),
+        ("Hoe heet de vestigingsdirecteur van Van Dorp Rotterdam?", "Van Dorp Rotterdam", "naam"),
+        ("Hoeveel medewerkers heeft Den Hartogh in dienst?", "Den Hartogh", "aantal"),
+        ("What is the revenue of Buurtzorg?", "Buurtzorg Nederland", "turnover"),
+    ):
+        answer = assistant.ask(question)
+        assert answer.refused and answer.refusal_reason == "detail", question
+        first = answer.text.splitlines()[0]
+        assert company in first and missing in first, first
+    for question, history, figure in (
+        ("Hoeveel mensen werken er bij Aldowa?", [], "65"),
+        ("Hoeveel omzet draait Otolift?", [], "120 miljoen"),
+        ("Hoeveel mensen werken daar?", ["Hoe werkt Aldowa met zelfsturing?"], "65"),
+    ):
+        answer = assistant.ask(question, history)
+        assert not answer.refused and figure in answer.text, question
