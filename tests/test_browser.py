@@ -623,3 +623,32 @@ def test_repeated_wrong_passwords_lock_the_login_out_even_for_the_right_one(page
     page.wait_for_timeout(1000)
     assert "Te veel mislukte pogingen" in page.locator("#ww-admin-msg").inner_text()
     assert not page.locator("#ww-admin-update").is_visible()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 1280, "height": 1000}], ids=["phone", "desktop"])
+def test_after_an_answer_the_chat_shows_the_newest_question(browser, app, viewport, tmp_path_factory):
+    """After a second question the chat scrolls to it (its answer reads from the start), on a phone,
+    where the chat box itself scrolls, and on a desktop, where Gradio would show the answer's end."""
+    context = browser.new_context(locale="nl-NL", viewport=viewport, is_mobile=viewport["width"] < 500)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(app["url"])
+    page.locator("#ww-question textarea").wait_for()
+    for n, question in enumerate(("Hoe werken zelfsturende teams bij Buurtzorg?", "Hoe begin ik met sociale innovatie?"), 1):
+        ask(page, question)
+        page.wait_for_function(f"document.querySelectorAll('#ww-chat .message-row.bot-row').length >= {n} && "
+                               "!document.querySelector('#ww-chat .message-row.bot-row:last-of-type .message-content')"
+                               "?.innerText.trim().startsWith('…')")
+    newest = page.locator("#ww-chat .message-row.user-row").last
+    # At the chat's top, or as near as it goes when what follows is shorter than the chat box.
+    page.wait_for_function("""() => { const chat = document.getElementById('ww-chat');
+        const rows = chat.querySelectorAll('.message-row.user-row'), last = rows[rows.length - 1];
+        const r = last.getBoundingClientRect(), c = chat.getBoundingClientRect();
+        let end = true;
+        for (let el = last.parentElement; el && el !== chat.parentElement; el = el.parentElement)
+            if (el.scrollHeight > el.clientHeight + 1 && ['auto', 'scroll'].includes(getComputedStyle(el).overflowY))
+                end = end && el.scrollTop >= el.scrollHeight - el.clientHeight - 2;
+        return r.top >= c.top - 2 && (r.top < c.top + 60 || (end && r.bottom < c.bottom)); }""")
+    assert "Hoe begin ik" in newest.inner_text()
+    page.screenshot(path=str(_artifacts(tmp_path_factory) / f"chat-newest-{'phone' if viewport['width'] < 500 else 'desktop'}.png"))
+    context.close()

@@ -27,6 +27,17 @@ def _partial(text: str) -> Answer:
     return Answer(text=text, citations=[], cases=[], refused=False, mode="generative")
 
 
+# After an answer the chat shows the newest question at its top, so the answer is read from its start:
+# Gradio scrolls its message list to the bottom (the end of a long answer), and on a phone the chat box
+# itself is what scrolls (server.py's CSS), which Gradio leaves where it was (the previous answer).
+SHOW_NEWEST_QUESTION = (
+    "() => { setTimeout(() => { const chat = document.getElementById('ww-chat'); if (!chat) return; "
+    "const rows = chat.querySelectorAll('.message-row.user-row'); const last = rows[rows.length - 1]; if (!last) return; "
+    "for (let el = last.parentElement; el && el !== chat.parentElement; el = el.parentElement) { "
+    "if (el.scrollHeight > el.clientHeight + 1 && ['auto', 'scroll'].includes(getComputedStyle(el).overflowY)) "
+    "el.scrollTop += last.getBoundingClientRect().top - el.getBoundingClientRect().top - 4; } }, 300); }")
+
+
 def _bot(answer: Answer) -> dict:
     """The assistant's chat message; a refusal's suggestions are clickable questions under it (and so
     not listed in its text as well)."""
@@ -139,13 +150,17 @@ def build(app: App, shared: Shared):
 
     def wire() -> None:
         outputs = [chatbot, turns, sources, question, theme_btn]
-        send.click(respond, [question, chatbot, turns], outputs, api_name="chat", concurrency_id="chat")
-        question.submit(respond, [question, chatbot, turns], outputs, api_visibility="private", concurrency_id="chat")
+        send.click(respond, [question, chatbot, turns], outputs, api_name="chat", concurrency_id="chat").then(
+            None, js=SHOW_NEWEST_QUESTION)
+        question.submit(respond, [question, chatbot, turns], outputs, api_visibility="private",
+                        concurrency_id="chat").then(None, js=SHOW_NEWEST_QUESTION)
         for button in examples:
             button.click(lambda q: q, button, question, api_visibility="private").then(
-                respond, [question, chatbot, turns], outputs, api_visibility="private", concurrency_id="chat")
+                respond, [question, chatbot, turns], outputs, api_visibility="private", concurrency_id="chat").then(
+                None, js=SHOW_NEWEST_QUESTION)
         chatbot.option_select(picked, None, question, api_visibility="private").then(
-            respond, [question, chatbot, turns], outputs, api_visibility="private", concurrency_id="chat")
+            respond, [question, chatbot, turns], outputs, api_visibility="private", concurrency_id="chat").then(
+            None, js=SHOW_NEWEST_QUESTION)
         chatbot.like(on_like, turns, None, api_visibility="private", concurrency_id="feedback", concurrency_limit=4)
         export.click(export_conversation, turns, export_box, api_visibility="private").then(None, js=COPY_EXPORT)
         clear.click(clear_conversation, None, [chatbot, turns, sources, question, theme_btn, export_box],
