@@ -272,6 +272,25 @@ class OutdatedFormat(ValueError):
 _BM25_PARAMS = ("k1", "b", "delta", "method", "idf_method", "dtype", "int_dtype", "backend", "csc_backend")
 
 
+def with_lowercase_names(table: dict[str, tuple[str, ...]], texts: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The organisations' names plus their lowercase forms, so that a question typed in lowercase
+    ("hoe heeft bosch scharnieren die teams opgezet?") names them too: a full name, and a single word of
+    at least five letters or an acronym of three or more, as long as that lowercase form never occurs in
+    the texts (there it would be an ordinary word: "gemeenten", "scharnieren") and is not an ordinary
+    word the corpus happens not to use (assistant/data/common_name_words.txt: "mode", "dorp")."""
+    ordinary = set(word_list("common_name_words"))
+    for text in texts:
+        ordinary.update(re.findall(r"(?<![\w&@-])[a-zà-ÿ][\w'&@-]*", text))
+        ordinary.update(name.lower() for name in table if " " in name and name.lower() in text)
+    out = {}
+    for name, aliases in table.items():
+        extra = [a.lower() for a in aliases
+                 if a.lower() != a and a.lower() not in ordinary
+                 and (" " in a or len(a) >= 5 or (a.isupper() and len(a) >= 3))]
+        out[name] = tuple(dict.fromkeys([*aliases, *extra]))
+    return out
+
+
 def _json_array(value: Any) -> np.ndarray:
     return np.frombuffer(json.dumps(value, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
 
@@ -598,7 +617,7 @@ class HybridSearcher:
                 region = regions[name]
                 place = [region] if region and region not in shared and " " not in region and rare(region) else []
                 table[name] = tuple(dict.fromkeys([name, *words, *place]))
-            self._organisations = table
+            self._organisations = with_lowercase_names(table, (text for text, _ in self._records.values()))
         return self._organisations
 
     def section_passages(self, doc_id: str, section: str) -> list[Hit]:

@@ -358,6 +358,17 @@ def test_a_place_only_one_case_is_in_names_its_company(real_index):
 
 
 @pytest.mark.slow
+def test_a_company_typed_in_lowercase_is_still_the_one_asked_about(real_index):
+    """"bosch scharnieren" in lowercase names BOSCH Scharnieren: its quotes, none about another company."""
+    from assistant.pipeline import Assistant
+
+    settings, index = real_index
+    answer = Assistant(settings, index=index).ask("hoe heeft bosch scharnieren die teams precies opgezet?")
+    labels = [l.split("**")[1] for l in answer.text.splitlines() if l.startswith("- **")]
+    assert labels and all("BOSCH Scharnieren" in label for label in labels), labels
+
+
+@pytest.mark.slow
 def test_a_numbered_name_is_not_found_by_its_ordinary_word(real_index):
     """"Arbeit 2020" is named only in full: the passage on Finland and Germany with "Humanisierung der
     Arbeit" is not labelled as being about it; the passage on the programme itself is."""

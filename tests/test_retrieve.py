@@ -215,3 +215,17 @@ def test_a_large_unit_matrix_ranks_passages_as_a_full_sort_would(monkeypatch):
     monkeypatch.setattr(retrieve, "PARTIAL_SORT_ROWS", 1000)
     for n in (5, 60, 75):  # the best 16 n rows name 10 passages: enough for 5, not for 60 or 75 (all rows then)
         assert retrieve._best_unit_ranking((matrix, owners), query, n) == full[n]
+
+
+def test_organisations_are_named_in_lowercase_too_unless_that_is_an_ordinary_word():
+    from assistant.retrieve import with_lowercase_names
+
+    table = {"BOSCH Scharnieren": ("BOSCH Scharnieren", "BOSCH", "Scharnieren"), "Van Dorp Rotterdam": ("Van Dorp Rotterdam", "Dorp"),
+             "Aldowa": ("Aldowa",), "MODE": ("MODE",), "A&O fonds Gemeenten": ("A&O fonds Gemeenten", "Gemeenten")}
+    texts = ["BOSCH Scharnieren maakt metalen scharnieren.", "Veel gemeenten doen mee.", "Aldowa groeit."]
+    names = with_lowercase_names(table, texts)
+    assert names["BOSCH Scharnieren"] == ("BOSCH Scharnieren", "BOSCH", "Scharnieren", "bosch scharnieren", "bosch")
+    assert "aldowa" in names["Aldowa"]
+    assert "dorp" not in names["Van Dorp Rotterdam"] and "van dorp rotterdam" in names["Van Dorp Rotterdam"]
+    assert names["MODE"] == ("MODE",)  # "mode" is an ordinary word (assistant/data/common_name_words.txt)
+    assert "gemeenten" not in names["A&O fonds Gemeenten"]  # the texts use it as a word
