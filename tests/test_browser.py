@@ -628,7 +628,8 @@ def test_repeated_wrong_passwords_lock_the_login_out_even_for_the_right_one(page
 @pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 1280, "height": 1000}], ids=["phone", "desktop"])
 def test_after_an_answer_the_chat_shows_the_newest_question(browser, app, viewport, tmp_path_factory):
     """After a second question the chat scrolls to it (its answer reads from the start), on a phone,
-    where the chat box itself scrolls, and on a desktop, where Gradio would show the answer's end."""
+    where the chat box itself scrolls and the page is scrolled down to the question box, and on a
+    desktop, where Gradio would show the answer's end; the question is in the window."""
     context = browser.new_context(locale="nl-NL", viewport=viewport, is_mobile=viewport["width"] < 500)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
@@ -648,7 +649,8 @@ def test_after_an_answer_the_chat_shows_the_newest_question(browser, app, viewpo
         for (let el = last.parentElement; el && el !== chat.parentElement; el = el.parentElement)
             if (el.scrollHeight > el.clientHeight + 1 && ['auto', 'scroll'].includes(getComputedStyle(el).overflowY))
                 end = end && el.scrollTop >= el.scrollHeight - el.clientHeight - 2;
-        return r.top >= c.top - 2 && (r.top < c.top + 60 || (end && r.bottom < c.bottom)); }""")
+        return r.top >= c.top - 2 && (r.top < c.top + 60 || (end && r.bottom < c.bottom))
+            && r.top >= 0 && r.bottom <= window.innerHeight; }""")
     assert "Hoe begin ik" in newest.inner_text()
     page.screenshot(path=str(_artifacts(tmp_path_factory) / f"chat-newest-{'phone' if viewport['width'] < 500 else 'desktop'}.png"))
     context.close()

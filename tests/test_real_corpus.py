@@ -378,7 +378,8 @@ def test_a_numbered_name_is_not_found_by_its_ordinary_word(real_index):
 
     settings, index = real_index
     with index.session() as searcher:
-        assert searcher.organisations()["Arbeit 2020"] == ("Arbeit 2020",)
+        aliases = searcher.organisations()["Arbeit 2020"]
+        assert "Arbeit 2020" in aliases and not {"Arbeit", "arbeit"} & set(aliases), aliases
     assistant = Assistant(settings, index=index)
     answer = assistant.ask("Welke landen stimuleren sociale innovatie met een eigen programma, zoals Finland?")
     line = next(l for l in answer.text.splitlines() if "Finland en Duitsland schenken" in l)

@@ -29,13 +29,17 @@ def _partial(text: str) -> Answer:
 
 # After an answer the chat shows the newest question at its top, so the answer is read from its start:
 # Gradio scrolls its message list to the bottom (the end of a long answer), and on a phone the chat box
-# itself is what scrolls (server.py's CSS), which Gradio leaves where it was (the previous answer).
+# itself is what scrolls (server.py's CSS), which Gradio leaves where it was (the previous answer). When
+# the question is then outside the window (a phone's page is scrolled down to the question box), the
+# page scrolls to it too.
 SHOW_NEWEST_QUESTION = (
     "() => { setTimeout(() => { const chat = document.getElementById('ww-chat'); if (!chat) return; "
     "const rows = chat.querySelectorAll('.message-row.user-row'); const last = rows[rows.length - 1]; if (!last) return; "
     "for (let el = last.parentElement; el && el !== chat.parentElement; el = el.parentElement) { "
     "if (el.scrollHeight > el.clientHeight + 1 && ['auto', 'scroll'].includes(getComputedStyle(el).overflowY)) "
-    "el.scrollTop += last.getBoundingClientRect().top - el.getBoundingClientRect().top - 4; } }, 300); }")
+    "el.scrollTop += last.getBoundingClientRect().top - el.getBoundingClientRect().top - 4; } "
+    "const top = last.getBoundingClientRect().top; if (top < 0 || top > window.innerHeight - 80) "
+    "window.scrollBy(0, top - 8); }, 300); }")
 
 
 def _bot(answer: Answer) -> dict:
