@@ -514,6 +514,7 @@ class HybridSearcher:
         self._windows: tuple[np.ndarray, list[str]] | None = None
         self._organisations: dict[str, tuple[str, ...]] | None = None
         self._sections: dict[tuple[str, str], list[str]] | None = None
+        self._case_chunks: dict[str, list[str]] | None = None
         # What callers derive from this build's passages and keep for its lifetime, by name
         # (pipeline.with_subjects: each passage's company at its start); a new build gets a new searcher.
         self.derived: dict[str, dict] = {}
@@ -634,10 +635,15 @@ class HybridSearcher:
 
     def case_passages(self, organisations: Iterable[str]) -> list[Hit]:
         """The passages of the practice cases of these organisations (named as `organisations()` names them)."""
-        wanted = set(organisations)
         self.lexical()
-        return [self._hit(cid, 0.0) for cid, (_, meta) in self._records.items()
-                if meta.get("kind") == "case" and plain(str(meta.get("organisation") or "")) in wanted]
+        with self._lock:
+            if self._case_chunks is None:  # organisation -> its cases' passages, once per build
+                table: dict[str, list[str]] = {}
+                for cid, (_, meta) in self._records.items():
+                    if meta.get("kind") == "case" and meta.get("organisation"):
+                        table.setdefault(plain(str(meta["organisation"])), []).append(cid)
+                self._case_chunks = table
+        return [self._hit(cid, 0.0) for name in dict.fromkeys(organisations) for cid in self._case_chunks.get(name, [])]
 
     def passage_units(self, chunk_id: str):
         """A passage's sentence spans and unit vectors, as a retrieval's `units` hold them (None without)."""
