@@ -314,17 +314,22 @@ _SAVING_QUESTION = re.compile(r"\b(bespa\w*|besparing\w*|sav(?:e|es|ed|ing|ings)
 _SHARE = re.compile(r"%|\b(procent|percent)\b", re.I)
 
 
+def _sentences(text: str) -> list[str]:
+    """A passage's sentences (the whole text when it has none)."""
+    return [text[a:b] for a, b in sentence_spans(text, min_chars=1)] or [text]
+
+
 def asks_unstated_amount(question: str, hits: Sequence[Hit]) -> bool:
     """The question asks for an amount of money and no passage states one (for a saving, a share counts:
     "10 tot 20 procent van de kosten"); when the question names someone ("de omzet van Aldowa"), the
     amount must be in a sentence that names them too, or in the sentence after it."""
-    if not _MONEY_QUESTION.search(question) and not asked_details(question, named=False):
+    # What someone earns or a company's turnover needs an amount of that kind, not any amount.
+    kinds = asked_details(question, named=False)
+    if not _MONEY_QUESTION.search(question) and not kinds:
         return False
     names = [n.lower() for n in entities(question)]
     saving = bool(_SAVING_QUESTION.search(question))
-
-    # What someone earns or a company's turnover needs an amount of that kind, not any amount.
-    topic = next((DETAIL_KINDS[k][1] for k in asked_details(question, named=False)), None)
+    topic = DETAIL_KINDS[kinds[0]][1] if kinds else None
 
     def states_amount(text: str) -> bool:
         if topic is not None:
@@ -334,7 +339,7 @@ def asks_unstated_amount(question: str, hits: Sequence[Hit]) -> bool:
     for hit in hits:
         if hit.kind == "case" or not states_amount(hit.text):
             continue
-        sentences = [hit.text[a:b] for a, b in sentence_spans(hit.text, min_chars=1)] or [hit.text]
+        sentences = _sentences(hit.text)
         # The name may be in the sentence before ("Kesselaar maakt … De ervaring heeft geleerd dat …").
         if any(states_amount(s) and (not names or any(n in (previous + " " + s).lower() for n in names))
                for previous, s in zip(["", *sentences], sentences)):
@@ -393,7 +398,7 @@ def _detail_texts(material: Sequence[Hit]) -> list[str]:
     """The sentences of a company's material; a case's head count from its front matter as one more."""
     out = []
     for hit in material:
-        out += [hit.text[a:b] for a, b in sentence_spans(hit.text, min_chars=1)] or [hit.text]
+        out += _sentences(hit.text)
         employees = str(hit.meta.get("employees") or "").strip() if hit.kind == "case" else ""
         if employees:
             out.append(f"{employees} medewerkers")

@@ -937,7 +937,7 @@ class Assistant:
         if reason is None and retrieval.query_vector is not None:
             features = scope_features(retrieval.query_vector, retrieval.best_dense, score, bool(context))
             scope = scope_model_for(retrieval.embedder, self.settings.scope_model)
-            if reason is None and not ours and scope is not None and scope.out_of_scope(features):
+            if not ours and scope is not None and scope.out_of_scope(features):
                 reason = "out_of_scope"  # close to the domain, but not what these sources are about
         if reason is not None:
             answer = refusal(language, notices, reason, self._suggestions(searcher, retrieval, language), detail)
