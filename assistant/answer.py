@@ -557,13 +557,12 @@ def compose_extractive(
                           ranker=ranker)
     if leading and chosen and chosen[0].dense > theme.similarity + THEME_DIRECT_MARGIN:
         leading = False  # a passage answers the question more closely than any point of the theme
-    if leading:
+    if leading:  # text the theme's points quote is not shown twice: the best excerpt beside them
+        taken = [(p.hit.doc_id, p.hit.start + p.span[0], p.hit.start + p.span[1]) for p in theme.points]
         chosen = excerpts_for(retrieval.hits, units, retrieval.query_vector, terms, lexical, question, qtype,
                               defines=defining, organisations=organisations, asked_text=retrieval.search_query,
-                              max_excerpts=THEME_DIRECT_EXCERPTS, budget=THEME_DIRECT_BUDGET, ranker=ranker)  # an excerpt the theme already quotes is not shown twice
-        taken = [(p.hit.doc_id, p.hit.start + p.span[0], p.hit.start + p.span[1]) for p in theme.points]
-        chosen = [ex for ex in chosen if not any(d == ex.hit.doc_id and s < ex.doc_span()[1] and ex.doc_span()[0] < e
-                                                 for d, s, e in taken)]
+                              max_excerpts=THEME_DIRECT_EXCERPTS, budget=THEME_DIRECT_BUDGET, ranker=ranker,
+                              taken=taken)
     # Practice cases: those the case search found, and cases among the first passages; when the question
     # is about named case companies, only theirs (another company's case reads as filler, or as theirs).
     cases = [h for h in retrieval.hits[:CASE_RANKS] if h.kind == "case"]

@@ -125,6 +125,13 @@ def asked_organisations(text: str, organisations: dict[str, Sequence[str]]) -> s
     return {name for name, aliases in organisations.items() if any(_name_pattern(a).search(text) for a in aliases)}
 
 
+def same_organisation(a: str, b: str) -> bool:
+    """Whether two practice-case names are one subject: the same name, or one the other's start
+    ("Smart Industry" and "Smart Industry Hubs": a question about "een Smart Industry Hub" names the first)."""
+    a, b = a.lower(), b.lower()
+    return a == b or a.startswith(b + " ") or b.startswith(a + " ")
+
+
 def _units_of(hit: Hit, units: dict[str, Any]) -> tuple[list[tuple[int, int]], Any]:
     """A passage's sentence spans and their stored vectors; for a build without units, its sentences
     split here and no vectors."""
@@ -223,7 +230,7 @@ def candidates(
             if c.hit.chunk_id not in mentions:
                 mentions[c.hit.chunk_id] = organisation_mentions(c.hit.text, organisations or {})
             subject = about_organisation(c.hit, c.start, c.end, organisations or {}, mentions[c.hit.chunk_id])
-        return bool(subject) and plain(subject) not in asked
+        return bool(subject) and not any(same_organisation(plain(subject), name) for name in asked)
 
     wanted = answer_type(question)
 
@@ -313,6 +320,12 @@ def select(ranked: Sequence[Excerpt], max_excerpts: int | None = None, budget: i
     return chosen
 
 
+def _overlaps(excerpt: Excerpt, spans: Sequence[tuple[str, int, int]]) -> bool:
+    """Whether an excerpt overlaps any of (document, start, end) in `spans`."""
+    a, b = excerpt.doc_span()
+    return any(doc == excerpt.hit.doc_id and start < b and a < end for doc, start, end in spans)
+
+
 def figure_first(excerpt: Excerpt, units: dict[str, Any], wanted: str) -> Excerpt:
     """For a question that asks for a figure (`wanted`: see `answer_type`), an excerpt of several
     sentences whose first one does not state it starts at the sentence that does: the number first,
@@ -372,10 +385,12 @@ def excerpts_for(
     lexical: LexicalIndex, question: str, qtype: str = "other", defines=None,
     max_excerpts: int | None = None, budget: int | None = None,
     organisations: dict[str, Sequence[str]] | None = None, asked_text: str = "", ranker: UnitRanker | None = None,
+    taken: Sequence[tuple[str, int, int]] = (),
 ) -> list[Excerpt]:
     """The excerpts an answer shows, best first, each keeping its subject (at most `max_excerpts`,
     default MAX_EXCERPTS, within `budget` characters, default BUDGET_CHARS), ranked by the learned
-    `ranker` when one is given and the units have vectors."""
+    `ranker` when one is given and the units have vectors. `taken`: (document, start, end) of text the
+    answer quotes already (a theme's points); no excerpt overlaps it, the next best ones are shown."""
     max_excerpts = MAX_EXCERPTS if max_excerpts is None else max_excerpts
     budget = BUDGET_CHARS if budget is None else budget
     asked = asked_organisations(asked_text or question, organisations or {})
@@ -384,6 +399,7 @@ def excerpts_for(
     learned = ranker is not None and query_vector is not None and all(c.vector is not None for c in ranked)
     # A question about one company never gets a quote about another one while others are left.
     ranked = [c for c in ranked if not c.features.get("other_company")] or ranked
+    ranked = [c for c in ranked if not _overlaps(c, taken)]
     chosen = select(ranked, max_excerpts, budget, ranker.score_gap if learned else None)
     wanted = answer_type(question)
     chosen = [figure_first(c, units, wanted) for c in chosen]
@@ -395,9 +411,11 @@ def excerpts_for(
         extended = extend_shape(repaired, units, qtype, room)
         room -= len(extended.text) - len(repaired.text)
         out.append(extended)
-    # A repaired excerpt may now reach into another one of the same passage: keep the better.
+    # A repaired excerpt may now reach into another one of the same passage (or into quoted text): keep the better.
     kept: list[Excerpt] = []
     for c in out:
+        if _overlaps(c, taken):
+            continue
         if not any(x.hit.doc_id == c.hit.doc_id and c.doc_span()[0] < x.doc_span()[1] and x.doc_span()[0] < c.doc_span()[1]
                    for x in kept):
             kept.append(c)

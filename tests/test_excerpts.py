@@ -321,3 +321,32 @@ def test_no_excerpt_runs_across_a_lists_labels():
     second = next(k for k, (a, _) in enumerate(spans) if text[a:].startswith("Ze geven"))
     unit = Excerpt(hit, 1, second, second, *spans[second], 0.0, 0.0)
     assert keep_subject(replace(unit, start=spans[second][0]), units, 1000).first == second
+
+
+def test_a_company_whose_name_starts_another_is_the_same_subject():
+    from assistant.excerpts import same_organisation
+
+    assert same_organisation("Smart Industry", "Smart Industry Hubs") and same_organisation("Aldowa", "aldowa")
+    assert not same_organisation("Smart Industry", "Smart Industrie") and not same_organisation("Den Hartogh", "Den Dorp")
+    # "een Smart Industry Hub" names the case "Smart Industry": a quote about the hubs is on subject.
+    names = {"Smart Industry Hubs": ("Smart Industry Hubs",), "Smart Industry": ("Smart Industry",)}
+    hubs = _hit("ser:2", "In Smart Industry Hubs werken partijen samen. Ondernemers kunnen er terecht met vragen.")
+    lexical = _lexical(hubs)
+    question = "Wat is een Smart Industry Hub?"
+    ranked = candidates([hubs], {}, None, query_terms(question, lexical), lexical,
+                        organisations=names, asked={"Smart Industry"})
+    assert all(c.features["other_company"] == 0.0 for c in ranked)
+
+
+def test_text_already_quoted_is_skipped_for_the_next_best_excerpt():
+    text = "Teams plannen zelf hun werk in de bouw. Het weer speelt mee. Teams kiezen zelf hun materiaal in de bouw."
+    hit = _hit("doc:0", text)
+    lexical = _lexical(hit)
+    question = "Wat doen teams in de bouw?"
+    terms = query_terms(question, lexical)
+    first = excerpts_for([hit], {}, None, terms, lexical, question, max_excerpts=1)[0]
+    taken = [(hit.doc_id, *first.doc_span())]
+    shown = excerpts_for([hit], {}, None, terms, lexical, question, max_excerpts=1, taken=taken)
+    assert shown, "an excerpt beside the quoted text is shown, not none"
+    a, b = shown[0].doc_span()
+    assert b <= taken[0][1] or a >= taken[0][2]  # it does not overlap what is quoted
