@@ -568,11 +568,13 @@ def compose_extractive(
     cases = [h for h in retrieval.hits[:CASE_RANKS] if h.kind == "case"]
     cases += [h for h in case_hits if h.chunk_id not in {c.chunk_id for c in cases}]
     asked = asked_organisations(retrieval.search_query, organisations or {})
-    if asked:
+    if asked:  # the named companies' cases, wherever among the passages read
+        cases += [h for h in retrieval.hits[CASE_RANKS:] if h.kind == "case" and h.chunk_id not in {c.chunk_id for c in cases}]
         cases = [h for h in cases if plain(str(h.meta.get("organisation") or "")) in asked]
     if not chosen and not cases and not leading:
         return refusal(language)
     citations = _Citations()
+    quotes: list[str] = []  # the corpus text shown, as quoted
     if leading:
         lines = [f"_{t['theme_summary'].format(title=plain(theme.theme.title))}_ {plain(theme.theme.summary)}",
                  "", t["theme_points"]]
@@ -580,7 +582,8 @@ def compose_extractive(
             n = citations.cite(placed.hit, placed.span)
             about = label_about(placed.hit, placed.span[0], placed.span[1], organisations or {})
             label = source_label(placed.hit, placed.point.quote, language, about)
-            lines.append(f"- {plain(placed.point.lead)} — **{label}**: {quote(placed.point.quote)} [{n}]")
+            quotes.append(quote(placed.point.quote))
+            lines.append(f"- {plain(placed.point.lead)} — **{label}**: {quotes[-1]} [{n}]")
         if chosen:
             lines += ["", t["theme_more"]]
     else:
@@ -591,7 +594,8 @@ def compose_extractive(
         about = label_about(ex.hit, ex.start, ex.end, organisations or {})
         if about:
             told.update(plain(name) for name in about.split(" en "))
-        lines.append(f"- **{source_label(ex.hit, ex.text, language, about)}**: {quote(ex.text)} [{n}]")
+        quotes.append(quote(ex.text))
+        lines.append(f"- **{source_label(ex.hit, ex.text, language, about)}**: {quotes[-1]} [{n}]")
     # A name the sources never use is said first: the reader must know before the quotes that none of
     # them is about it ("Coolblue"); a missing figure is said after them.
     lines = ([g.strip() for g in name_gap(question, retrieval.hits, lexical, language)] + lines
@@ -620,7 +624,8 @@ def compose_extractive(
                                                            question, qtype, max_excerpts=1, budget=350)
         if best and best[0].coverage >= PARTIAL_ANSWER and len(best[0].text) <= 350:
             n = citations.cite(hit, best[0].span)
-            lines.append(f"\n{t['case']}: **{plain(name)}** ({label}): {quote(best[0].text)} [{n}]")
+            quotes.append(quote(best[0].text))
+            lines.append(f"\n{t['case']}: **{plain(name)}** ({label}): {quotes[-1]} [{n}]")
         elif qtype not in ("start", "example") and hit not in retrieval.hits[:CASE_RANKS]:
             # Nothing in the case answers the question, and it is no "waar begin ik" or "voorbeelden"
             # question: its card is shown beside the answer, its name is not added below it.
@@ -636,7 +641,7 @@ def compose_extractive(
     used_theme = None if theme is None else {"id": theme.theme.id, "title": theme.theme.title,
                                              "role": "lead" if leading else "see_also"}
     return Answer(text="\n".join(lines), citations=citations.all(), cases=case_refs, refused=False,
-                  mode="extractive", language=language, theme=used_theme)
+                  mode="extractive", language=language, theme=used_theme, quoted_chars=sum(len(q) for q in quotes))
 
 
 @dataclass(frozen=True)

@@ -253,7 +253,8 @@ def cmd_eval(args, settings) -> int:
             f"answers: refusal accuracy {a['refusal_accuracy']}, in-scope refused {a['in_scope_refused']}, "
             f"out-of-scope refused {a['out_of_scope_refused']}, citation precision {a['citation_precision']}\n"
             f"  answer_evidence {a['answer_evidence']} (the shown answer holds the evidence), shown characters "
-            f"median {a['shown_chars_median']}, p90 {a['shown_chars_p90']}\n"
+            f"median {a['shown_chars_median']}, p90 {a['shown_chars_p90']} (quoted corpus text median "
+            f"{a.get('quoted_chars_median')})\n"
             f"  answer latency p50 {a['answer_p50_ms']} ms, p95 {a['answer_p95_ms']} ms"
         )
     return 0

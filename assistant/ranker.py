@@ -158,6 +158,15 @@ def read_model(path: Path, parse, what: str, fallback: str):
     return None
 
 
+def model_for(setting: str, default: Path, load, embedder_model: str):
+    """The model a setting names ("" the bundled file `default`, "off" none, else a file), read by
+    `load`, when it applies to this embedder's vectors (its `applies`), else None."""
+    if setting == "off":
+        return None
+    model = load(Path(setting) if setting else default)
+    return model if model is not None and model.applies(embedder_model) else None
+
+
 @lru_cache(maxsize=4)
 def load_ranker(path: Path = RANKER_PATH) -> UnitRanker | None:
     """The ranker stored at `path`; None (the hand-set weights rank) when it is missing or unreadable."""
@@ -199,6 +208,30 @@ def _learnable(questions: Sequence[TrainingQuestion]) -> list[TrainingQuestion]:
     return usable
 
 
+def listwise_weights(x: np.ndarray, y: np.ndarray, sizes: Sequence[int], l2: float) -> np.ndarray:
+    """Weights of a listwise linear model: rows of `x` are candidates, grouped per question (`sizes`
+    consecutive rows each), `y` marks the positives; the scores of one question's candidates form a
+    softmax, and the weights minimise the mean over questions of -log(the probability mass on its
+    positives) + `l2` * |w|^2 (L-BFGS, SciPy: an offline step, not the app)."""
+    from scipy.optimize import minimize
+
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=bool)
+    starts = np.cumsum([0, *sizes])[:-1]
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        s = x @ w
+        e = np.exp(s - np.maximum.reduceat(s, starts)[owner])
+        total = np.add.reduceat(e, starts)
+        positive = np.add.reduceat(np.where(y, e, 0.0), starts)
+        value = float(np.mean(np.log(total) - np.log(positive)) + l2 * w @ w)
+        grad = x.T @ (e / total[owner] - np.where(y, e / positive[owner], 0.0)) / len(sizes) + 2 * l2 * w
+        return value, grad
+
+    return minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 3000}).x
+
+
 def fit(questions: Sequence[TrainingQuestion], features: Sequence[str], embedders: Sequence[str], *,
         l2: float = L2, length_penalty: float = LENGTH_PENALTY, score_gap: float = SCORE_GAP,
         trained_on: dict[str, Any] | None = None) -> UnitRanker:
@@ -207,26 +240,10 @@ def fit(questions: Sequence[TrainingQuestion], features: Sequence[str], embedder
     -log(the probability mass on its units with evidence) + `l2` * |w|^2 (L-BFGS). Unlike a per-unit
     classifier it only learns to order units within a question, which is all the answer stage uses.
     No intercept (it would cancel in the softmax). Needs SciPy (an offline step, not the app)."""
-    from scipy.optimize import minimize
-
     usable = _learnable(questions)
     x = np.vstack([model_inputs(q.scalar, q.units, q.query) for q in usable])
-    x = x.astype(np.float64)
     y = np.concatenate([q.labels for q in usable]).astype(bool)
-    starts = np.cumsum([0] + [len(q.labels) for q in usable])[:-1]
-    owner = np.repeat(np.arange(len(usable)), [len(q.labels) for q in usable])
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        s = x @ w
-        e = np.exp(s - np.maximum.reduceat(s, starts)[owner])
-        total = np.add.reduceat(e, starts)
-        positive = np.add.reduceat(np.where(y, e, 0.0), starts)
-        value = float(np.mean(np.log(total) - np.log(positive)) + l2 * w @ w)
-        grad = x.T @ (e / total[owner] - np.where(y, e / positive[owner], 0.0)) / len(usable) + 2 * l2 * w
-        return value, grad
-
-    result = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 3000})
-    w = result.x
+    w = listwise_weights(x, y, [len(q.labels) for q in usable], l2)
     k, d = len(features), usable[0].units.shape[1]
     return UnitRanker(
         features=tuple(features), scalar=w[:k], pair=PAIR_SCALE * w[k : k + d], unit=w[k + d :], intercept=0.0,

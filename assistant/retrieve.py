@@ -515,6 +515,8 @@ class HybridSearcher:
         self._organisations: dict[str, tuple[str, ...]] | None = None
         self._sections: dict[tuple[str, str], list[str]] | None = None
         self._case_chunks: dict[str, list[str]] | None = None
+        # The learned reordering of the fused candidates (assistant/passage_ranker.py); None: the fused order.
+        self.passage_ranker = None
         # What callers derive from this build's passages and keep for its lifetime, by name
         # (pipeline.with_subjects: each passage's company at its start); a new build gets a new searcher.
         self.derived: dict[str, dict] = {}
@@ -645,6 +647,12 @@ class HybridSearcher:
                 self._case_chunks = table
         return [self._hit(cid, 0.0) for name in dict.fromkeys(organisations) for cid in self._case_chunks.get(name, [])]
 
+    def passage_text(self, chunk_id: str) -> str:
+        """A passage's stored text ("" for an unknown id)."""
+        self.lexical()
+        record = self._records.get(chunk_id)
+        return record[0] if record else ""
+
     def passage_units(self, chunk_id: str):
         """A passage's sentence spans and unit vectors, as a retrieval's `units` hold them (None without)."""
         self.lexical()
@@ -664,6 +672,24 @@ class HybridSearcher:
             if self._sentence_matrix is None:
                 self._sentence_matrix = sentence_vectors(self._units)
         return _best_unit_ranking(self._sentence_matrix, vector, n, allowed)
+
+    def _reranked(self, ids: list[str], query: str, follow_up: bool, dense: dict[str, float],
+                  lexical_scores: dict[str, float], vector: np.ndarray) -> list[str]:
+        """The fused candidates in the passage ranker's order (assistant/passage_ranker.py)."""
+        from assistant import passage_ranker
+        from assistant.excerpts import asked_organisations
+
+        lexical = self.lexical()
+        terms = query_terms(query, lexical)
+        asked = [a.lower() for a in asked_organisations(query, self.organisations())]
+        texts = [self._records[cid][0] for cid in ids]
+        windows, sentences = passage_ranker.best_similarities(self._units, ids, vector, WINDOW_SIZES)
+        features = passage_ranker.passage_features(
+            ids, dense, lexical_scores, windows, sentences,
+            coverages=[coverage(terms, lexical.text_tokens(t)) for t in texts],
+            cases=[self._records[cid][1].get("kind") == "case" for cid in ids], lengths=[len(t) for t in texts],
+            named=[bool(asked) and any(a in t.lower() for a in asked) for t in texts], follow_up=follow_up)
+        return passage_ranker.rerank(ids, features, self.passage_ranker)
 
     def _hit(self, cid: str, score: float) -> Hit:
         text, meta = self._records[cid]
@@ -727,6 +753,9 @@ class HybridSearcher:
         section_of = {cid: f"{self._records[cid][1]['doc_id']}\x00{self._records[cid][1]['section']}"
                       for cid, _ in fused if cid in self._records}
         order = cap_per_group([cid for cid, _ in fused if cid in self._records], section_of, self.per_section)
+        if mode == "hybrid" and self.passage_ranker is not None and vector is not None:
+            head = self._reranked(order[:n], query, bool(carried), dense_scores, dict(lexical_hits), vector)
+            order = cap_per_group(head, section_of, self.per_section) + order[n:]
         score = dict(fused)
         lex_score = dict(lexical_hits)
         hits = []

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from assistant.ranker import read_model
+from assistant.ranker import model_for, read_model
 from assistant.text import DATA_DIR
 
 SCOPE_PATH = DATA_DIR / "scope_model.json"
@@ -78,10 +78,7 @@ def load_scope_model(path: Path = SCOPE_PATH) -> ScopeModel | None:
 def scope_model_for(embedder_model: str, setting: str = "") -> ScopeModel | None:
     """The scope model the `scope_model` setting names ("" the bundled one, "off" none, else a file) when
     it applies to this embedder's vectors, else None."""
-    if setting == "off":
-        return None
-    model = load_scope_model(Path(setting) if setting else SCOPE_PATH)
-    return model if model is not None and model.applies(embedder_model) else None
+    return model_for(setting, SCOPE_PATH, load_scope_model, embedder_model)
 
 
 def fit(features: Sequence[np.ndarray], out_of_scope: Sequence[bool], embedders: Sequence[str], *,

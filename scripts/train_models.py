@@ -1,8 +1,12 @@
-"""Train the learned parts of the answer stage on development question sets and store them:
-the unit ranker (assistant/ranker.py: which excerpts an answer shows) and the scope model
-(assistant/scope.py: which questions these sources are not about).
+"""Train the learned parts of retrieval and the answer stage on development question sets and store
+them: the passage ranker (assistant/passage_ranker.py: the order of the fused passages), the unit ranker
+(assistant/ranker.py: which excerpts an answer shows) and the scope model (assistant/scope.py: which
+questions these sources are not about).
 
-    .venv/bin/python scripts/train_models.py eval/gold.jsonl eval/heldout.jsonl ... [--only ranker|scope]
+    .venv/bin/python scripts/train_models.py eval/gold.jsonl eval/heldout.jsonl ... [--only passages|ranker|scope]
+
+The passage ranker is trained first and used while the others' inputs are recorded (an answer reads
+the passages in its order).
 
 Every question runs through the real answer stage on the live index (build it first: `assistant index`),
 and what the stage computes is recorded: for the ranker, the candidate units of an in-scope question's
@@ -22,7 +26,7 @@ import numpy as np
 
 import assistant.excerpts as excerpts
 import assistant.pipeline as pipeline
-from assistant import ranker, scope
+from assistant import passage_ranker, ranker, scope
 from assistant.config import load_settings
 from assistant.evaluate import contains_evidence, load_gold
 
@@ -62,6 +66,43 @@ class Recorder:
         self.scope.clear()
 
 
+def collect_passages(index: pipeline.Index, paths: list[Path], k: int):
+    """Per in-scope question: the passage ranker's features of its fused candidates and which of them hold
+    its evidence (retrieval runs as the answer's does, with a ranker that leaves the fused order)."""
+    features, labels = [], []
+    recorded: list = []
+    real = passage_ranker.rerank
+
+    def rerank(ids, x, model):
+        recorded.append((list(ids), x))
+        return real(ids, x, model)
+
+    passage_ranker.rerank = rerank
+    try:
+        with index.session() as searcher:
+            searcher.passage_ranker = passage_ranker.PassageRanker(
+                passage_ranker.FEATURES, np.zeros(len(passage_ranker.FEATURES)), EMBEDDERS)
+            texts = {}
+            for path in paths:
+                for item in load_gold(path):
+                    if item.expect_refusal:
+                        continue
+                    recorded.clear()
+                    searcher.retrieve(item.question, k, history=item.history)
+                    if not recorded:
+                        continue
+                    ids, x = recorded[0]
+                    for cid in ids:
+                        if cid not in texts:
+                            texts[cid] = searcher.passage_text(cid)
+                    features.append(x)
+                    labels.append(np.array([contains_evidence(texts[cid], item.evidence) for cid in ids]))
+                print(f"{path.name}: {len(features)} questions so far", file=sys.stderr)
+    finally:
+        passage_ranker.rerank = real
+    return features, labels
+
+
 def collect(assistant: pipeline.Assistant, paths: list[Path]):
     unit_questions, scope_rows = [], []
     with Recorder() as recorder:
@@ -85,7 +126,9 @@ def collect(assistant: pipeline.Assistant, paths: list[Path]):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sets", nargs="+", type=Path, help="development gold sets (JSON Lines)")
-    parser.add_argument("--only", choices=("ranker", "scope"), help="train one of the two (default both)")
+    parser.add_argument("--only", choices=("passages", "ranker", "scope"), help="train one of the three (default all)")
+    parser.add_argument("--passages-out", type=Path, default=passage_ranker.PASSAGE_RANKER_PATH,
+                        help="where the passage ranker goes")
     parser.add_argument("--ranker-out", type=Path, default=ranker.RANKER_PATH, help="where the unit ranker goes")
     parser.add_argument("--scope-out", type=Path, default=scope.SCOPE_PATH, help="where the scope model goes")
     parser.add_argument("--c", type=float, default=3.0, help="inverse regularisation strength of the scope model (default 3)")
@@ -99,11 +142,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="the network's random seed (default 0)")
     parser.add_argument("--threshold", type=float, default=0.8, help="the scope model refuses from this probability")
     args = parser.parse_args(argv)
-    # The recorded features do not depend on the models; with them off, training never reads an old file.
-    assistant = pipeline.Assistant(load_settings(unit_ranker="off", scope_model="off"))
+    settings = load_settings(unit_ranker="off", scope_model="off", passage_ranker="off")
+    index = pipeline.Index(settings)
+    about = {"sets": [p.name for p in args.sets], "date": date.today().isoformat(), "build": index.build().build_id}
+    ranker_setting = ""  # the answers' inputs are recorded with the bundled passage ranker
+    if args.only in (None, "passages"):
+        features, labels = collect_passages(index, args.sets, settings.answer_passages)
+        model = passage_ranker.fit(features, labels, EMBEDDERS, trained_on=about)
+        args.passages_out.write_text(model.to_json() + "\n", encoding="utf-8")
+        ranker_setting = str(args.passages_out)
+        print(f"Wrote {args.passages_out}: {model.trained_on['questions']} questions, {model.trained_on['passages']} "
+              f"passages ({model.trained_on['positives']} with evidence).", file=sys.stderr)
+        if args.only == "passages":
+            return 0
+    # The recorded unit and scope features do not depend on those models; with them off, training never
+    # reads an old file.
+    settings = load_settings(unit_ranker="off", scope_model="off", passage_ranker=ranker_setting)
+    assistant = pipeline.Assistant(settings, index=pipeline.Index(settings))
     unit_questions, scope_rows = collect(assistant, args.sets)
-    about = {"sets": [p.name for p in args.sets], "date": date.today().isoformat(),
-             "build": assistant.index.build().build_id}
     if args.only != "scope":
         if args.model == "network":
             model = ranker.fit_network(

@@ -480,3 +480,12 @@ def test_a_salary_or_turnover_question_needs_an_amount_of_that_kind():
     assert asks_unstated_amount("Wat verdient een monteur bij Otolift?", revenue)  # a turnover is no salary
     assert not asks_unstated_amount("Wat is de jaaromzet van Otolift?", revenue)
     assert asks_unstated_amount("Hoe hoog is het opleidingsbudget in euro's?", _passages("Er is een budget.")[0])
+
+
+def test_an_answer_counts_the_corpus_text_it_quotes(assistant):
+    answer = assistant.ask("Wat doet De Korenschoof aan opleiden van lassers?")
+    labels_and_lines = len(answer.text) - answer.quoted_chars
+    assert answer.quoted_chars > 50 and labels_and_lines > 50  # quotes, and the labels and lead around them
+    assert "“" + answer.text.split("“", 1)[1].split("”", 1)[0] + "”" in answer.text
+    refused = assistant.ask("Wat is het btw-tarief op zonnepanelen?")
+    assert refused.refused and refused.quoted_chars is None
