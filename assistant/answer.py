@@ -56,6 +56,7 @@ TEXTS = {
         "detail_contact": "ze geven geen contactgegevens",
         "detail_count": "ze noemen dat aantal niet",
         "detail_duration": "ze noemen niet hoe lang dat duurde",
+        "detail_location": "ze noemen niet waar het gevestigd is",
         "empty": "Stel gerust een vraag over sociale innovatie, bijvoorbeeld: “Waar moet ik beginnen?”",
         "truncated": "Je vraag was erg lang; ik heb de eerste {n} tekens gebruikt.",
         "llm_unavailable": "Het taalmodel ({model}) is niet bereikbaar; de antwoorden komen nu rechtstreeks uit de bronnen.",
@@ -84,6 +85,7 @@ TEXTS = {
         "detail_contact": "they give no contact details",
         "detail_count": "they don't give that number",
         "detail_duration": "they don't say how long that took",
+        "detail_location": "they don't say where it is based",
         "empty": "Feel free to ask a question about social innovation, for example: “Where do I start?”",
         "truncated": "Your question was very long; I used its first {n} characters.",
         "llm_unavailable": "The language model ({model}) cannot be reached; answers now come straight from the sources.",
@@ -381,6 +383,15 @@ DETAIL_KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
         re.compile(r"\b(?:telefoonnummer|e-?mail\s*adres|e-?mailadres|contactgegevens|adres\s+van|website\s+van|"
                    r"phone\s+number|e-?mail\s+address|contact\s+details)\b", re.I),
         re.compile(r"@|https?://|\bwww\.|\b0\d{1,3}[- ]?\d{6,8}\b", re.I)),
+    "location": (
+        re.compile(r"\bwaar\s+(?:is|zijn|zit|zitten|ligt|liggen)\b[^?]{0,40}?\b(?:gevestigd|gelegen|te\s+vinden)\b|"
+                   r"\bwaar\s+(?:zit|zitten|ligt|liggen)\s+(?:[\w&@'-]+\s+){0,3}[\w&@'-]+\s*\?*\s*$|"
+                   r"\bin\s+welke\s+(?:plaats|plaatsen|stad|steden|gemeente|provincie|regio|land)\b|\bvestigingsplaats|"
+                   r"\bwaar\s+(?:heeft|hebben)\b[^?]{0,40}?\bvestiging\w*|\bwhere\s+(?:is|are)\b[^?]{0,40}?\b(?:based|located|"
+                   r"situated)\b|\bin\s+which\s+(?:city|town|region|country)\b|\bwhich\s+(?:city|town)\b", re.I),
+        # a place: "in Zwolle", "te Tiel", "uit Varsseveld", or where it is based
+        re.compile(r"\b(?:[Ii]n|[Tt]e|[Uu]it)\s+(?:het\s+)?[A-Z][a-z][\w'-]+|\b(?:regio|provincie|gemeente|stad|plaats|land|Land)\W+"
+                   r"[A-Z][\w'-]+|\b(?:gevestigd|vestiging\w*|located|based\s+in)\b")),
     "count": ANSWER_TYPES["count"],
     "duration": ANSWER_TYPES["duration"],
 }
@@ -405,17 +416,26 @@ def _detail_texts(material: Sequence[Hit]) -> list[str]:
     return out
 
 
-def unstated_detail(question: str, material: Sequence[Hit]) -> str:
+# Kinds whose detail a report's sentence states only when it names the company itself: "uit de regio
+# Arnhem-Nijmegen" in a passage that also mentions it may be about another organisation.
+_OWN_SENTENCE_KINDS = ("location",)
+
+
+def unstated_detail(question: str, material: Sequence[Hit], names: Sequence[str] = ()) -> str:
     """For a question about a named practice-case company: the kind of detail it asks for (DETAIL_KINDS)
     when no sentence of `material` -- the company's case and the passages about it -- states a detail of
-    that kind, else "". A question asking several kinds gets "" as soon as one of them is stated (it is
+    that kind, else "". With the company's `names`, a location counts only from its case or a sentence
+    that names it. A question asking several kinds gets "" as soon as one of them is stated (it is
     answered, and the answer's gap line names what is missing)."""
     kinds = asked_details(question, named=True)
     if not kinds or not material:
         return ""
     texts = _detail_texts(material)
+    lowered = [n.lower() for n in names]
+    own = _detail_texts([h for h in material if h.kind == "case"]) + [
+        t for t in _detail_texts([h for h in material if h.kind != "case"]) if any(n in t.lower() for n in lowered)]
     for kind in kinds:
-        if any(DETAIL_KINDS[kind][1].search(t) for t in texts):
+        if any(DETAIL_KINDS[kind][1].search(t) for t in (own if names and kind in _OWN_SENTENCE_KINDS else texts)):
             return ""
     return kinds[0]
 

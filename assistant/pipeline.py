@@ -477,7 +477,8 @@ def unstated_company_detail(question: str, retrieval: Retrieval, searcher: Hybri
     for hit in retrieval.hits:
         if hit.kind != "case" and hit.chunk_id not in material and _about_asked(hit, asked, searcher, organisations):
             material[hit.chunk_id] = hit
-    kind = unstated_detail(question, list(material.values()))
+    names = [alias for name in asked for alias in organisations.get(name, (name,))]
+    kind = unstated_detail(question, list(material.values()), names)
     return (tuple(sorted(asked)), kind) if kind else None
 
 

@@ -473,6 +473,19 @@ def test_a_detail_of_a_named_company_needs_a_passage_that_states_it():
     assert unstated_detail("Hoeveel mensen werken er bij Aldowa en wat is de omzet?", story) == ""
     assert unstated_detail("Hoe pakt Aldowa zelfsturing aan?", story) == ""
     assert unstated_detail("Hoeveel mensen werken er bij Aldowa?", []) == ""  # nothing about it read: not this check
+    # Where it is based: a place named in its story ("een Rotterdams metaalbedrijf" is no place name).
+    assert unstated_detail("In welke plaats zit Aldowa?", story) == "location"
+    assert unstated_detail("Where is Aldowa based?", story) == "location"
+    placed = story + _passages("In Rotterdam werkt het bedrijf vanuit een hal.")[0]
+    assert unstated_detail("Waar is Aldowa gevestigd?", placed) == ""
+    regional = story + _passages("Het programma loopt bij zorgorganisaties in de regio West-Brabant.")[0]
+    assert unstated_detail("In welke regio speelt het programma van Aldowa?", regional) == ""
+    # With the company's names: a report's place counts only in a sentence that names the company.
+    other = story + _passages("Tech@doptie is een samenwerkingsverband uit de regio Arnhem-Nijmegen.")[0]
+    assert unstated_detail("Where is Aldowa based?", other, names=["Aldowa"]) == "location"
+    assert unstated_detail("Where is Aldowa based?", other) == ""  # without names every sentence counts
+    assert unstated_detail("Waar zit het verschil tussen Aldowa en de rest?", story) == ""  # no location asked
+    assert unstated_detail("Waar is Aldowa mee begonnen?", story) == ""
 
 
 def test_a_salary_or_turnover_question_needs_an_amount_of_that_kind():
