@@ -430,10 +430,10 @@ def unstated_detail(question: str, material: Sequence[Hit], names: Sequence[str]
     kinds = asked_details(question, named=True)
     if not kinds or not material:
         return ""
-    texts = _detail_texts(material)
+    per_hit = [(hit.kind == "case", _detail_texts([hit])) for hit in material]
+    texts = [t for _, hit_texts in per_hit for t in hit_texts]
     lowered = [n.lower() for n in names]
-    own = _detail_texts([h for h in material if h.kind == "case"]) + [
-        t for t in _detail_texts([h for h in material if h.kind != "case"]) if any(n in t.lower() for n in lowered)]
+    own = [t for case, hit_texts in per_hit for t in hit_texts if case or any(n in t.lower() for n in lowered)]
     for kind in kinds:
         if any(DETAIL_KINDS[kind][1].search(t) for t in (own if names and kind in _OWN_SENTENCE_KINDS else texts)):
             return ""
@@ -589,7 +589,8 @@ def compose_extractive(
     cases += [h for h in case_hits if h.chunk_id not in {c.chunk_id for c in cases}]
     asked = asked_organisations(retrieval.search_query, organisations or {})
     if asked:  # the named companies' cases, wherever among the passages read
-        cases += [h for h in retrieval.hits[CASE_RANKS:] if h.kind == "case" and h.chunk_id not in {c.chunk_id for c in cases}]
+        listed = {c.chunk_id for c in cases}
+        cases += [h for h in retrieval.hits[CASE_RANKS:] if h.kind == "case" and h.chunk_id not in listed]
         cases = [h for h in cases if plain(str(h.meta.get("organisation") or "")) in asked]
     if not chosen and not cases and not leading:
         return refusal(language)

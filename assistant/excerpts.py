@@ -304,8 +304,7 @@ def select(ranked: Sequence[Excerpt], max_excerpts: int | None = None, budget: i
     for c in ranked:
         if len(chosen) >= max_excerpts:
             break
-        a, b = c.doc_span()
-        if any(x.hit.doc_id == c.hit.doc_id and a < x.doc_span()[1] and x.doc_span()[0] < b for x in chosen):
+        if _overlaps(c, [(x.hit.doc_id, *x.doc_span()) for x in chosen]):
             continue
         if sum(x.hit.chunk_id == c.hit.chunk_id for x in chosen) >= PER_PASSAGE:
             continue
@@ -414,10 +413,7 @@ def excerpts_for(
     # A repaired excerpt may now reach into another one of the same passage (or into quoted text): keep the better.
     kept: list[Excerpt] = []
     for c in out:
-        if _overlaps(c, taken):
-            continue
-        if not any(x.hit.doc_id == c.hit.doc_id and c.doc_span()[0] < x.doc_span()[1] and x.doc_span()[0] < c.doc_span()[1]
-                   for x in kept):
+        if not _overlaps(c, [*taken, *((x.hit.doc_id, *x.doc_span()) for x in kept)]):
             kept.append(c)
     return kept
 

@@ -86,27 +86,22 @@ def passage_ranker_for(embedder_model: str, setting: str = "") -> PassageRanker 
 def best_similarities(units: Mapping[str, tuple[Any, np.ndarray]], ids: Sequence[str], vector: np.ndarray,
                       window_sizes: Sequence[int]) -> tuple[dict[str, float], dict[str, float]]:
     """Per passage of `ids` with sentence vectors: its best sentence window's and best sentence's
-    similarity to the query `vector` (windows as retrieval's window ranking builds them)."""
+    similarity to the query `vector` (windows and sentences as retrieval's rankings build them)."""
+    from assistant.retrieve import sentence_vectors, sentence_windows
+
+    own = {cid: (units[cid][0], np.asarray(units[cid][1], dtype=np.float32)) for cid in ids if cid in units}
     q = np.asarray(vector, dtype=np.float32)
-    windows: dict[str, float] = {}
-    sentences: dict[str, float] = {}
-    for cid in ids:
-        if cid not in units:
-            continue
-        vectors = np.asarray(units[cid][1], dtype=np.float32)
-        if not len(vectors):
-            continue
-        norms = np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
-        sentences[cid] = float(np.max(vectors @ q / norms))
-        best = -1.0
-        for size in window_sizes:
-            for i in range(max(1, len(vectors) - size + 1)):
-                v = vectors[i : i + size].sum(axis=0)
-                best = max(best, float(v @ q / (np.linalg.norm(v) or 1.0)))
-            if len(vectors) <= size:
-                break
-        windows[cid] = best
-    return windows, sentences
+    return _best_per_passage(sentence_windows(own, window_sizes), q), _best_per_passage(sentence_vectors(own), q)
+
+
+def _best_per_passage(rows: tuple[np.ndarray, list[str]] | None, q: np.ndarray) -> dict[str, float]:
+    """The best similarity to `q` of each passage's rows (unit vectors, each with its passage)."""
+    best: dict[str, float] = {}
+    if rows is not None:
+        for score, cid in zip((rows[0] @ q).tolist(), rows[1]):
+            if score > best.get(cid, -2.0):
+                best[cid] = score
+    return best
 
 
 def passage_features(ids: Sequence[str], dense: Mapping[str, float], lexical: Mapping[str, float],
