@@ -281,12 +281,34 @@ def names_unknown_subject(question: str, terms: Sequence[QueryTerm], lexical: Le
     a scheme by an abbreviation the corpus never uses as one ("SLIM-regeling": the corpus has "slim
     werken", never "SLIM")."""
     unknown = {t.word for t in terms if not t.known}
-    raw = _WORD.findall(question)
+    asked = asked_part(question)
+    raw = _WORD.findall(asked)
     # Other numbers are the user's context ("een installatiebedrijf met 18 man"), not a subject.
     if any(w.lower() in unknown and (_YEAR.fullmatch(w) or (w.isupper() and len(w) >= 2 and not w.isdigit()))
            for w in raw):
         return True
-    return any(m.group(1).lower() not in lexical.abbreviations for m in _NAMED_ABBREVIATION.finditer(question))
+    # In the context the user gives, only a scheme named by an unknown abbreviation is the subject
+    # ("We willen de SLIM-regeling aanvragen. Hoeveel krijgen we?"), not their own things ("een VVT-organisatie").
+    return any(m.group(1).lower() not in lexical.abbreviations
+               and (m.start() >= len(question) - len(asked) or _SCHEME_HEAD.match(question, m.end()))
+               for m in _NAMED_ABBREVIATION.finditer(question))
+
+
+# The head of a compound naming a scheme, a tax rule or a fund ("SLIM-regeling", "WBSO-aftrek").
+_SCHEME_HEAD = re.compile(r"(?:\w*(?:regeling|subsidie|aftrek|voucher|fonds|premie|vergoeding|budget|programma|wet|"
+                          r"heffing|korting|krediet|lening|bijdrage)|tax|scheme|grant|credit|fund|subsidy)\b", re.I)
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+
+
+def asked_part(question: str) -> str:
+    """The question's asking part: from its first sentence that ends in a question mark to the end.
+    The sentences before it tell the user's context ("We voeren een nieuw ERP-systeem in. Hoe doe ik
+    dat samen met het personeel?"); a question without one is asked as a whole."""
+    sentences = [m.group(0) for m in _SENTENCE.finditer(question)]
+    asking = next((i for i, s in enumerate(sentences) if s.rstrip().endswith("?")), None)
+    if asking is None or asking == 0:
+        return question
+    return question[sum(len(s) for s in sentences[:asking]):]
 
 
 # What the law requires or allows, and the terms of employment law (leave, probation, minimum wage,
@@ -294,12 +316,19 @@ def names_unknown_subject(question: str, terms: Sequence[QueryTerm], lexical: Le
 # such a question is answered only when one sentence covers most of it ("Hoeveel vakantiedagen heeft
 # een werknemer wettelijk?" must not be answered with any sentence that mentions "wettelijk").
 _LEGAL_QUESTION = re.compile(
-    r"\b(wettelijke?|wetgeving|volgens de wet|verplicht|verplichting|toegestaan|mag|mogen|recht op|"
+    r"\b(wettelijke?|wetgeving|volgens de wet|verplicht|verplichting|toegestaan|recht op|"
     r"\w*(?:instemmings|advies)recht|\w*verlof\w*|vakantiedag\w*|proeftijd|minimumloon|ontslag\w*|"
     r"transitievergoeding|opzegtermijn|schijnzelfstandig\w*|arbeidsovereenkomst\w*|\w*belasting\w*|btw|fiscaa?l\w*|"
     r"aftrekbaar|aftrekpost\w*|werkkostenregeling|loonheffing\w*|deductible|"
     r"legal(?:ly)?|by law|statutory|obliged|obligat\w+|required|entitled|allowed|minimum wage|dismiss\w*|"
     r"severance|probation\w*|tax(?:es)?)\b", re.I)
+# "Mag/mogen" asks what is allowed only when the asker (or an employer) is the one who may: "Mag ik hem
+# ontslaan?", "Hoe lang mag de proeftijd zijn?". Staff who may plan their own rosters ("of ze hun eigen
+# roosters mogen maken") or decide on investments is how work is organised, the sources' subject.
+_PERMISSION_QUESTION = re.compile(
+    r"\b(?:mag|mogen) (?:ik|je|jij|u|we|wij|dat|dit|het|een werkgever|de werkgever|mijn werkgever)\b|"
+    r"\b(?:ik|je|jij|u|we|wij|werkgevers?) (?:mag|mogen)\b|"
+    r"\bhoe (?:lang|vaak|oud|veel)\b[^?.!]*\b(?:mag|mogen)\b|\bhoeveel\b[^?.!]*\b(?:mag|mogen)\b", re.I)
 
 
 # A question that asks for an amount of money is answered only if a passage states one (an answer-type
@@ -444,7 +473,7 @@ def unsupported_legal_question(question: str, hits: Sequence[Hit], terms: Sequen
                                lexical: LexicalIndex) -> bool:
     """A question about what the law requires or allows that no single sentence of the passages covers
     at least half of (PARTIAL_ANSWER): refuse it rather than quote loosely related sentences."""
-    if not _LEGAL_QUESTION.search(question):
+    if not (_LEGAL_QUESTION.search(question) or _PERMISSION_QUESTION.search(question)):
         return False
     sentences = [c for c in candidates([h for h in hits if h.kind != "case"], {}, None, terms, lexical)
                  if c.first == c.last]

@@ -90,6 +90,7 @@ class Excerpt:
     tokens: frozenset[str] = field(default_factory=frozenset)
     features: dict[str, float] = field(default_factory=dict)  # what the score is made of (WEIGHTS)
     vector: Any = None  # the unit's vector (its sentences' vectors summed, unit length), when stored
+    sentence_tokens: tuple[frozenset[str], ...] = ()  # each sentence's words, for repeats across excerpts
 
     @property
     def text(self) -> str:
@@ -191,7 +192,8 @@ def candidates(
                     v = v / (np.linalg.norm(v) or 1.0)
                     dense = float(q @ v)
                 tokens = frozenset().union(*sentence_tokens[i : j + 1])
-                out.append(Excerpt(hit, rank, i, j, start, end, dense, coverage(terms, tokens), tokens=tokens, vector=v))
+                out.append(Excerpt(hit, rank, i, j, start, end, dense, coverage(terms, tokens), tokens=tokens, vector=v,
+                                   sentence_tokens=tuple(sentence_tokens[i : j + 1])))
     if not out:
         return out
     dense = np.array([c.dense for c in out])
@@ -291,6 +293,19 @@ def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
     return shared / len(a | b) > 0.6 or shared / min(len(a), len(b)) > OVERLAP
 
 
+REPEAT_MIN_WORDS = 6  # a sentence this long that another excerpt already says makes its excerpt a repeat
+REPEAT_SHARE = 0.8  # share of the shorter sentence's words in the other that makes it the same sentence
+
+
+def _repeats_a_sentence(a: Excerpt, b: Excerpt) -> bool:
+    """Whether excerpt `a` says again a sentence that `b` says (a case summary and the report it was
+    written from, "CTS beschouwt zichzelf als een platte projectorganisatie …" in both): showing it
+    spends the reader's time on what is already there."""
+    return any(len(s) >= REPEAT_MIN_WORDS and len(t) >= REPEAT_MIN_WORDS
+               and len(s & t) / min(len(s), len(t)) > REPEAT_SHARE
+               for s in a.sentence_tokens for t in b.sentence_tokens)
+
+
 def select(ranked: Sequence[Excerpt], max_excerpts: int | None = None, budget: int | None = None,
            gap: float | None = None) -> list[Excerpt]:
     """The best excerpts that fit: no overlap in a document, at most PER_PASSAGE per passage, no
@@ -312,7 +327,7 @@ def select(ranked: Sequence[Excerpt], max_excerpts: int | None = None, budget: i
             continue
         if chosen and c.score < chosen[0].score - gap:
             break
-        if any(_near_duplicate(c.tokens, x.tokens) for x in chosen):
+        if any(_near_duplicate(c.tokens, x.tokens) or _repeats_a_sentence(c, x) for x in chosen):
             continue
         chosen.append(c)
         used += len(c.text)
@@ -457,6 +472,17 @@ def organisation_mentions(text: str, organisations: dict[str, Sequence[str]]) ->
     return sorted(found, key=lambda f: (f[0], -len(f[1])))
 
 
+# Where a report turns to another subject, so that a company named before is no longer what the text is
+# about: a paragraph that opens on a place or a party ("In Finland is in 2012–2018 …" after a paragraph
+# on Arbeit 2020, "Bij PRO6 worden …") or a list item headed by a name ("- OOM:" after "- OTIB:").
+_SUBJECT_BOUNDARY = re.compile(r"(?m)^[ \t]*(?:(?:[-*][ \t]+)?(?:In|Bij|At|In the) [A-Z]|[-*][ \t]+[^\n:]{1,40}:[ \t]*$)")
+
+
+def subject_boundaries(text: str) -> list[int]:
+    """Offsets in a passage where the text turns to another subject (see _SUBJECT_BOUNDARY)."""
+    return [m.start() for m in _SUBJECT_BOUNDARY.finditer(text)]
+
+
 SUBJECT_BEFORE = "subject_before"  # Hit.meta: the organisation its section's story was about where the passage begins
 
 
@@ -470,12 +496,19 @@ def subject_before(hit: Hit, earlier: Sequence[Hit], organisations: dict[str, Se
     if hit.kind == "case" or not organisations:
         return None
     mentions = {} if mentions is None else mentions
+    if _SUBJECT_BOUNDARY.match(hit.text):
+        return None  # the passage opens on another subject
     for passage in sorted((p for p in earlier if p.start < hit.start), key=lambda p: -p.start):
         if passage.chunk_id not in mentions:
             mentions[passage.chunk_id] = organisation_mentions(passage.text, organisations)
         named = [m for m in mentions[passage.chunk_id] if passage.start + m[0] < hit.start]
+        turns = [b for b in subject_boundaries(passage.text) if passage.start + b < hit.start]
+        if named and turns and max(turns) > max(pos for pos, _ in named):
+            return None  # the story of the company named last ended before this passage
         if named:
             return _last_named(named)
+        if turns:
+            return None
     return None
 
 
@@ -499,8 +532,12 @@ def about_organisation(hit: Hit, start: int, end: int, organisations: dict[str, 
     inside = [f for f in mentions if start <= f[0] < end]
     if inside:
         return inside[0][1]
-    before = [f for f in mentions if f[0] < start]
+    turns = [b for b in subject_boundaries(hit.text) if b <= start]
+    since = max(turns) if turns else -1
+    before = [f for f in mentions if since <= f[0] < start]
     if not before:
+        if turns:
+            return None  # a company named before the text turned to another subject is not this one's
         carried = hit.meta.get(SUBJECT_BEFORE)
         return carried if carried in organisations else None
     return _last_named(before)

@@ -143,7 +143,10 @@ def needs_context(question: str) -> bool:
            for i, w in enumerate(words)):
         return True
     before = word_list("refer_after")
-    return any(w in _DEMONSTRATIVES and (i < 3 or words[i - 1] in before) for i, w in enumerate(words))
+    # A demonstrative right after another one is the relative clause's object: "een bedrijf dat dat al
+    # gedaan heeft", "bedrijven die dit toepassen" refer back to what was asked before.
+    return any(w in _DEMONSTRATIVES and (i < 3 or words[i - 1] in before or words[i - 1] in _DEMONSTRATIVES)
+               for i, w in enumerate(words))
 
 
 @lru_cache(maxsize=None)

@@ -106,6 +106,13 @@ def test_a_scheme_named_by_an_abbreviation_the_corpus_never_uses_is_unknown():
     assert unknown("Kan ik dat aftrekken via de WBSO?")  # an acronym the corpus never mentions
     assert unknown("Hoeveel geld is er in 2024 voor?")  # a year the corpus never mentions
     assert not unknown("Ik heb een bedrijf met 18 man, waar begin ik?")  # a number of the user's own
+    # What the user tells about their own business before asking is context, not the subject ...
+    assert not unknown("We voeren een nieuw ERP-systeem in. Hoe doe ik dat samen met het personeel?")
+    assert not unknown("Wij zijn een kleine VVT-organisatie. Hoe houden we ons personeel vast?")
+    assert not unknown("In 2019 kochten we een robot. Hoe krijg ik mijn mensen mee?")
+    assert unknown("Welk ERP-pakket is het beste voor een metaalbedrijf?")  # ... unless it is what they ask about
+    # ... and a scheme it names is what the question is about, also when asked about in the next sentence.
+    assert unknown("We willen de SLIM-regeling aanvragen. Hoeveel krijgen we?")
     # Abbreviations the corpus uses, in capitals or joined lowercase ("mkb-", "zzp'"), are known.
     for question in ("Wat vindt de SER-commissie?", "Hoe help ik MKB-bedrijven?", "Wat doen ZZP-ers?",
                      "Heeft u een HR-afdeling nodig?", "Wat is slim werken?"):
@@ -128,6 +135,11 @@ def test_a_legal_question_needs_a_sentence_that_covers_it():
     assert unsupported("Hoeveel dagen scholingsverlof krijgen werknemers?")  # a term of employment law
     assert not unsupported("Vanaf hoeveel werknemers is een ondernemingsraad verplicht?")
     assert not unsupported("Hoeveel mensen telt een zelfsturend team?")  # not a legal question
+    # "Mogen" is a legal word only when the asker may or may not: staff who may plan is organising work.
+    assert not unsupported("Personeel vraagt of ze hun eigen roosters mogen maken. Slim idee?")
+    assert not unsupported("Mogen de medewerkers daar meebeslissen over investeringen?")
+    assert unsupported("Hoe lang mag een werknemer thuis blijven na de geboorte van een kind?")
+    assert unsupported("Mag dat eigenlijk wel, vier dagen van tien uur?")
     assert unsupported_legal_question("Is a works council legally required?", [], [], lexical)
     # Tax questions are legal ones: the sources' profit sharing is no answer to whether it is deductible.
     assert unsupported("Is winstdeling met mijn personeel fiscaal aftrekbaar, zoals bij Otolift?")

@@ -75,6 +75,29 @@ def test_selection_avoids_overlap_caps_passages_and_keeps_the_budget():
     assert len(tight) == 1  # the best one is always shown, nothing more fits
 
 
+def test_an_excerpt_that_says_again_what_another_one_says_is_left_out():
+    """A case summary restates its report: the report's window with the same sentence is a repeat, even
+    though the window adds a sentence of its own."""
+    case = _hit("case-cts:0", "CTS beschouwt zichzelf als een platte projectorganisatie met zelfcoördinerende teams "
+                "en managementrollen zonder bureaucratie. De teams zijn gevormd vanuit de expertise en ambities van "
+                "medewerkers. Automatisering verrijkt juist het werk van iedereen in de fabriek.", kind="case")
+    report = _hit("ser:9", "De organisatie heeft als missie betekenisvolle innovatie en wil bijdragen aan het oplossen "
+                  "van maatschappelijke vraagstukken zoals klimaat en medische zorg. CTS beschouwt "
+                  "zichzelf als een platte projectorganisatie, met zelfcoördinerende teams en managementrollen zonder "
+                  "bureaucratie. Medewerkers worden geconsulteerd over vernieuwing.")
+    lexical = _lexical(case, report)
+    question = "Hoe zijn de teams bij CTS georganiseerd?"
+    units = {(c.hit.chunk_id, c.first, c.last): c
+             for c in candidates([case, report], {}, None, query_terms(question, lexical), lexical)}
+    # The case's whole summary first, then the report's window that repeats its first sentence.
+    ranked = [units["case-cts:0", 0, 2], units["ser:9", 0, 1], units["ser:9", 2, 2]]
+    for score, c in zip((3.0, 2.0, 1.0), ranked):
+        c.score = score
+    said = [c.text for c in select(ranked, max_excerpts=4, budget=2000, gap=5.0)]
+    assert sum("platte projectorganisatie" in t for t in said) == 1, said
+    assert any("geconsulteerd" in t for t in said), said  # what only the report says still has its place
+
+
 def test_an_excerpt_that_lost_its_subject_gets_the_sentence_before_it():
     text = "Bouwbedrijf Vermeulen werkt met zelfsturende teams. Het bedrijf is overgenomen door Constructive."
     hit = _hit("doc:0", text)
@@ -350,3 +373,27 @@ def test_text_already_quoted_is_skipped_for_the_next_best_excerpt():
     assert shown, "an excerpt beside the quoted text is shown, not none"
     a, b = shown[0].doc_span()
     assert b <= taken[0][1] or a >= taken[0][2]  # it does not overlap what is quoted
+
+
+def test_a_company_named_before_the_report_turns_to_another_subject_is_not_carried():
+    """A paragraph opening on a place ("In Finland …") or a list item headed by a name ("- OOM:") turns
+    the report to another subject: what follows is not about the company named before it."""
+    from assistant.excerpts import SUBJECT_BEFORE, label_about, subject_before
+
+    names = {"Arbeit 2020": ("Arbeit 2020",), "OTIB": ("OTIB",)}
+    text = ("In Nordrhein-Westfalen loopt sinds 2015 het programma Arbeit 2020. Ruim zeventig ondernemingen doen mee.\n\n"
+            "In Finland is in 2012–2018 gewerkt met een programma van Business Finland. Het gaf subsidies.")
+    hit = _hit("ser:7", text)
+    at = text.index
+    assert label_about(hit, at("Ruim zeventig"), at("\n\n"), names) == "Arbeit 2020"  # still its paragraph
+    assert label_about(hit, at("Het gaf"), len(text), names) is None  # Finland's paragraph
+    listing = "- OTIB:\n  - Connect 2025\n- OOM:\n  - Persoonlijke trainingsbudgetten voor werknemers\n"
+    assert label_about(_hit("si:3", listing), listing.index("Persoonlijke"), len(listing), names) is None
+    assert label_about(_hit("si:3", listing), listing.index("Connect"), listing.index("- OOM"), names) == "OTIB"
+    # Nor is it carried into the next passage of the section once the earlier one turned away from it.
+    nxt = "Het programma richtte zich op vakkennis van medewerkers."
+    follow = Hit(chunk_id="ser:8", doc_id="ser", title="SER-advies", kind="document", section="Buitenland",
+                 text=nxt, score=1.0, start=len(text) + 2, end=len(text) + 2 + len(nxt))
+    earlier = replace(hit, section="Buitenland", start=0, end=len(text))
+    assert subject_before(follow, [earlier, follow], names) is None
+    assert label_about(replace(follow, meta={SUBJECT_BEFORE: "Arbeit 2020"}), 0, len(nxt), names) == "Arbeit 2020"

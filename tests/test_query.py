@@ -52,6 +52,9 @@ def test_question_type(question, expected):
     ("Welke subsidie is er voor bedrijven die willen automatiseren?", False),
     ("Zijn er regelingen voor ondernemers die met zelfsturende teams starten?", False),
     ("Are there funds for companies that automate?", False),
+    ("Is er een Nederlands bedrijf dat dat al echt gedaan heeft?", True),  # the relative clause's object
+    ("Welke bedrijven in de zorg die dit toepassen kan ik bellen?", True),
+    ("Are there companies that this works for?", True),
     ("How many people work there?", True),
     ("Is there funding for small companies?", False),
     ("Wat is sociale innovatie?", False),

@@ -309,9 +309,9 @@ def test_refusals_and_citations(evaluated, name):
     wrongly_refused = [r.question for r in results if not r.expect_refusal and r.refused]
     # heldout4 (written blind in session 5): 4 of its 60 in-scope questions fall under the evidence
     # threshold, before and after the session's changes (eval/README.md); the threshold was not retuned on it.
-    # heldout21 (blind, session 15): 4 of 80 refused, two of them as legal questions for their "mogen"
-    # ("… of ze hun eigen roosters mogen maken"), a rule left as it was after seeing them (eval/README.md).
-    limit = 0.07 if name in ("heldout4.jsonl", "heldout21.jsonl") else 0.05
+    # heldout21 (blind, session 15) refused 4 of 80 in scope; two were legal questions only for their
+    # "mogen" ("… of ze hun eigen roosters mogen maken"), answered since session 16 (eval/README.md).
+    limit = 0.07 if name == "heldout4.jsonl" else 0.05
     assert answers["in_scope_refused"] <= limit, wrongly_refused
     answered = [r.question for r in results if r.expect_refusal and not r.refused]
     assert answers["out_of_scope_refused"] >= out_of_scope, answered
