@@ -80,7 +80,7 @@ def test_the_stored_ranker_round_trips_and_a_wrong_file_is_refused(tmp_path):
     assert bundled is not None and bundled.applies("multilingual-e5-small") and not bundled.applies("bge-m3")
     again = PassageRanker.from_json(bundled.to_json())
     assert np.allclose(again.weights, bundled.weights) and again.trained_on == bundled.trained_on
-    assert "heldout20.jsonl" not in bundled.trained_on["sets"]  # the blind set of session 15 stays unseen
+    assert "heldout22.jsonl" not in bundled.trained_on["sets"]  # the blind set of session 16 stays unseen
     assert passage_ranker_for("multilingual-e5-small", "off") is None
     assert passage_ranker_for("sentence-transformers/all-MiniLM-L6-v2") is None  # other similarity scales
     data = json.loads(bundled.to_json())

