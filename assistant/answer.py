@@ -53,6 +53,7 @@ TEXTS = {
         "detail_revenue": "ze noemen geen omzet",
         "detail_person": "ze noemen die naam niet",
         "detail_founded": "ze noemen niet wanneer het is opgericht",
+        "detail_since": "ze noemen niet sinds wanneer ze zo werken",
         "detail_contact": "ze geven geen contactgegevens",
         "detail_count": "ze noemen dat aantal niet",
         "detail_duration": "ze noemen niet hoe lang dat duurde",
@@ -82,6 +83,7 @@ TEXTS = {
         "detail_revenue": "they give no turnover",
         "detail_person": "they don't give that name",
         "detail_founded": "they don't say when it was founded",
+        "detail_since": "they don't say since when they have worked this way",
         "detail_contact": "they give no contact details",
         "detail_count": "they don't give that number",
         "detail_duration": "they don't say how long that took",
@@ -390,7 +392,8 @@ DETAIL_KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
                    r"\bwhat\s+(?:is|are)\s+(?:the|their|his|her)\s+(?:\w+\s+)?(?:salary|salaries|wages?|pay)\b", re.I),
         re.compile(r"(?=.*" + _AMOUNT_WORDS + r")(?=.*\b(?:salaris\w*|loon|lonen|verdien\w*|wages?|salary|earns?)\b)", re.I)),
     "revenue": (
-        re.compile(r"\b(?:hoeveel|hoe\s+hoog|hoe\s+groot|wat|welke)\b[^?]{0,40}?\b(?:jaar)?omzet\b|\b(?:revenue|turnover)\b", re.I),
+        re.compile(r"\b(?:hoeveel|hoe\s+hoog|hoe\s+groot|wat|welke)\b[^?]{0,40}?\b(?:jaar)?omzet\b|\brevenue\b|"
+                   r"\b(?<!staff\s)(?<!employee\s)(?<!personnel\s)(?<!labour\s)(?<!labor\s)turnover\b", re.I),
         re.compile(r"(?=.*" + _AMOUNT_WORDS + r")(?=.*\b(?:\w*omzet|revenue|turnover)\b)", re.I)),
     "person": (
         re.compile(r"\bhoe\s+heet\b|\bwie\s+(?:is|zijn|was|waren)\s+(?:de|het|hun|zijn|haar)\s+(?:\w+\s+)?"
@@ -404,10 +407,15 @@ DETAIL_KINDS: dict[str, tuple[re.Pattern, re.Pattern]] = {
         re.compile(r"(?=.*(?i:directeur|directie|eigena|oprichter|ceo\b|bestuurder|voorzitter|owner|director|founder))"
                    r"(?=.+\s[A-Z][a-z\w'-]+\s(?:(?:van|de|der|den|ten|ter)\s)*[A-Z][\w'-]+)")),
     "founded": (
-        re.compile(r"\bwanneer\b[^?]{0,40}?\bopgericht\b|\bsinds\s+wanneer\b|\bin\s+welk\s+jaar\b[^?]{0,40}?"
+        re.compile(r"\bwanneer\b[^?]{0,40}?\bopgericht\b|\bsinds\s+wanneer\s+(?:bestaa?t|bestaan|is\s+er)\b|"
+                   r"\bin\s+welk\s+jaar\b[^?]{0,40}?"
                    r"\b(?:opgericht|begonnen|gestart)\b|\boprichtingsjaar\b|\bwhen\s+was\b[^?]{0,40}?\b(?:founded|established|started)\b",
                    re.I),
         re.compile(r"\bopgericht\b|\bbestaat\s+sinds\b|\bsinds\s+(?:19|20)\d\d\b|\b(?:founded|established)\b", re.I)),
+    # Since when a company works the way the sources describe ("Sinds wanneer werken ze daar zo?"): a year.
+    "since": (
+        re.compile(r"\bsinds\s+wanneer\b|\bsince\s+when\b|\bhow\s+long\s+have\b", re.I),
+        re.compile(r"\b(?:19|20)\d\d\b")),
     "contact": (
         re.compile(r"\b(?:telefoonnummer|e-?mail\s*adres|e-?mailadres|contactgegevens|adres\s+van|website\s+van|"
                    r"phone\s+number|e-?mail\s+address|contact\s+details)\b", re.I),

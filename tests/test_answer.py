@@ -474,9 +474,15 @@ def test_a_detail_of_a_named_company_needs_a_passage_that_states_it():
                         "De directie hecht aan vertrouwen.")[0]]
     assert unstated_detail("Hoeveel mensen werken er bij Aldowa?", story) == ""  # the case's head count
     assert unstated_detail("Wanneer is Aldowa opgericht?", story) == ""  # "bestaat sinds 1978"
+    # Since when they work this way wants the year they started it, not the founding year.
+    started = [_case("Aldowa is een Rotterdams metaalbedrijf. In 2008 voerde het zelfsturende teams in.")]
+    assert unstated_detail("Sinds wanneer werken ze bij Aldowa zo?", started) == ""
+    assert unstated_detail("Sinds wanneer werken ze bij Aldowa zo?", story[:1]) == "since"
     assert unstated_detail("Hoe heet de directeur van Aldowa?", story) == "person"  # a role, but no name
     assert unstated_detail("Wat verdient een lasser bij Aldowa?", story) == "salary"
     assert unstated_detail("Wat is de omzet van Aldowa?", story) == "revenue"
+    assert unstated_detail("What is Aldowa's turnover?", story) == "revenue"
+    assert unstated_detail("How does Aldowa keep staff turnover so low?", story) == ""  # people leaving, not revenue
     named = story + _passages("Aldowa wordt geleid door directeur Jan de Vries.")[0]
     assert unstated_detail("Hoe heet de directeur van Aldowa?", named) == ""
     paid = _passages("Een monteur verdient er 3.000 euro per maand.")[0]
