@@ -337,7 +337,8 @@ _PERMISSION_QUESTION = re.compile(
 # check): "Wat verdient een wijkverpleegkundige bij Buurtzorg?" has sentences about Buurtzorg, none
 # with a salary in it.
 _MONEY_QUESTION = re.compile(
-    r"\b(hoeveel (?:geld|subsidie|euro|omzet|salaris|loon)|(?:wat|hoeveel) (?:verdien|kost)\w*|hoe hoog is (?:het|de) "
+    r"\b(hoeveel (?:geld|subsidie|euro|omzet|salaris|loon)|(?:wat|hoeveel) (?:verdien|kost)\w*|(?:voor )?welk bedrag|"
+    r"overname(?:som|prijs|bedrag)|koopsom|for how much|(?:what|which) price|hoe hoog is (?:het|de) "
     r"(?:salaris|loon|omzet|subsidie|bedrag)|wat (?:is|was) de omzet|in euro'?s|how much (?:money|funding|subsidy|grant)|"
     r"how much (?:does|do|did) \w+(?: \w+)? (?:cost|earn|make|get paid)|what (?:is|was) the (?:salary|turnover|revenue))\b",
     re.I)

@@ -90,6 +90,10 @@ _NUMBER = (r"(?:\d[\d.,]*|" + NUMBER_WORD + r"|een|één|twee|drie|vier|vijf|zes
 ANY_NUMBER = re.compile(r"\d|\b(?:" + NUMBER_WORD + r"|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|"
                         r"two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|hundreds?|"
                         r"thousands?)\b", re.I)
+# People by their trade ("Hoeveel chauffeurs heeft Den Hartogh?" asks a head count as much as "hoeveel mensen").
+_STAFF = (r"chauffeurs|monteurs|verpleegkundigen|wijkverpleegkundigen|lassers|timmerlieden|metselaars|vakmensen|"
+          r"arbeiders|operators|zorgmedewerkers|verzorgenden|technici|engineers|leerlingen|stagiairs|drivers|nurses|"
+          r"workers|technicians|mechanics")
 ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     "duration": (
         re.compile(r"\bhoe\s+lang\b|\bhow\s+long\b|\bhoeveel\s+(?:tijd|jaar|jaren|maanden|weken)\b|\bduurt?\b|"
@@ -98,9 +102,10 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
                    r"weeks?|days?)\b", re.I)),
     "count": (
         re.compile(r"\bhoeveel\s+(?:\w+\s+)?(?:mensen|medewerkers|werknemers|personeel|man|leden|bedrijven|deelnemers|"
-                   r"bewoners|teams?|collega'?s)\b|\bhow\s+many\b|\bhoe\s+groot\b|\bomvang\b", re.I),
+                   r"bewoners|teams?|collega'?s|" + _STAFF + r")\b|\bhoeveel\b[^?]{0,40}?\bin\s+dienst\b|\bhow\s+many\b|"
+                   r"\bhoe\s+groot\b|\bomvang\b", re.I),
         re.compile(r"\b" + _NUMBER + r"\s+(?:\w+\s+){0,2}?(?:mensen|medewerkers|werknemers|personen|man|fte|leden|"
-                   r"bedrijven|ondernemingen|deelnemers|bewoners|teams?|employees|people|staff)\b", re.I)),
+                   r"bedrijven|ondernemingen|deelnemers|bewoners|teams?|employees|people|staff|" + _STAFF + r")\b", re.I)),
     "percent": (
         re.compile(r"\bprocent\b|\bpercentage\b|%|\bper\s*cent\b", re.I),
         re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|procent|percent)", re.I)),

@@ -483,6 +483,9 @@ def test_a_detail_of_a_named_company_needs_a_passage_that_states_it():
     assert unstated_detail("Wat is de omzet van Aldowa?", story) == "revenue"
     assert unstated_detail("What is Aldowa's turnover?", story) == "revenue"
     assert unstated_detail("How does Aldowa keep staff turnover so low?", story) == ""  # people leaving, not revenue
+    # A head count asked by trade: the case's own head count answers it, a company without one does not.
+    assert unstated_detail("Hoeveel lassers heeft Aldowa in dienst?", story) == ""
+    assert unstated_detail("Hoeveel chauffeurs heeft Aldowa in dienst?", story[1:]) == "count"
     named = story + _passages("Aldowa wordt geleid door directeur Jan de Vries.")[0]
     assert unstated_detail("Hoe heet de directeur van Aldowa?", named) == ""
     paid = _passages("Een monteur verdient er 3.000 euro per maand.")[0]
@@ -511,6 +514,9 @@ def test_a_salary_or_turnover_question_needs_an_amount_of_that_kind():
     assert asks_unstated_amount("Wat verdient een monteur bij Otolift?", revenue)  # a turnover is no salary
     assert not asks_unstated_amount("Wat is de jaaromzet van Otolift?", revenue)
     assert asks_unstated_amount("Hoe hoog is het opleidingsbudget in euro's?", _passages("Er is een budget.")[0])
+    taken_over = _passages("Begin 2022 is het bedrijf overgenomen door een Franse groep.")[0]
+    assert asks_unstated_amount("Voor welk bedrag is het bedrijf overgenomen?", taken_over)  # a price asked, none stated
+    assert asks_unstated_amount("For how much was the company sold?", taken_over)
 
 
 def test_an_answer_counts_the_corpus_text_it_quotes(assistant):
