@@ -251,9 +251,10 @@ FLOORS = {
     "heldout20.jsonl": {"hit@5": 0.78, "hit@1": 0.52, "answer_evidence": 0.86},
     "heldout21.jsonl": {"hit@5": 0.87, "hit@1": 0.68, "answer_evidence": 0.87},
     # The blind sets of session 16 (no model learned from them): heldout22 scored before and after the
-    # session's changes, heldout23 before and after its last one (eval/README.md).
+    # session's first changes, heldout23 and heldout24 before and after the later ones (eval/README.md).
     "heldout22.jsonl": {"hit@5": 0.68, "hit@1": 0.51, "answer_evidence": 0.71},
     "heldout23.jsonl": {"hit@5": 0.75, "hit@1": 0.46, "answer_evidence": 0.77},
+    "heldout24.jsonl": {"hit@5": 0.73, "hit@1": 0.48, "answer_evidence": 0.7},
 }
 # Out-of-scope questions refused at least (gold: all of them, issue 5's target) and citation precision;
 # raised with the learned scope model (session 10), citation precision with the ranker (sessions 12, 13).
@@ -268,8 +269,9 @@ REFUSAL_FLOORS = {"gold.jsonl": (1.0, 0.96), "heldout.jsonl": (0.8, 0.9), "heldo
                   "heldout16.jsonl": (0.85, 0.79), "heldout17.jsonl": (0.6, 0.78),
                   "heldout18.jsonl": (0.75, 0.7), "heldout19.jsonl": (0.85, 0.84),
                   "heldout20.jsonl": (0.95, 0.89), "heldout21.jsonl": (0.85, 0.89),
-                  # heldout23 refuses only 13 of its 20 out-of-scope questions (eval/README.md, session 16).
-                  "heldout22.jsonl": (0.8, 0.74), "heldout23.jsonl": (0.6, 0.81)}
+                  # heldout23 refused 13 of its 20 out-of-scope questions blind, 15 after the price and
+                  # head-count rules written on it (eval/README.md, session 16).
+                  "heldout22.jsonl": (0.8, 0.74), "heldout23.jsonl": (0.7, 0.81), "heldout24.jsonl": (0.8, 0.75)}
 SHOWN_CHARS = 1300  # median characters of an answer (quotes, labels and case lines), see eval/README.md
 
 
