@@ -299,18 +299,15 @@ def names_unknown_subject(question: str, terms: Sequence[QueryTerm], lexical: Le
 # The head of a compound naming a scheme, a tax rule or a fund ("SLIM-regeling", "WBSO-aftrek").
 _SCHEME_HEAD = re.compile(r"(?:\w*(?:regeling|subsidie|aftrek|voucher|fonds|premie|vergoeding|budget|programma|wet|"
                           r"heffing|korting|krediet|lening|bijdrage)|tax|scheme|grant|credit|fund|subsidy)\b", re.I)
-_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 
 
 def asked_part(question: str) -> str:
     """The question's asking part: from its first sentence that ends in a question mark to the end.
     The sentences before it tell the user's context ("We voeren een nieuw ERP-systeem in. Hoe doe ik
     dat samen met het personeel?"); a question without one is asked as a whole."""
-    sentences = [m.group(0) for m in _SENTENCE.finditer(question)]
-    asking = next((i for i, s in enumerate(sentences) if s.rstrip().endswith("?")), None)
-    if asking is None or asking == 0:
-        return question
-    return question[sum(len(s) for s in sentences[:asking]):]
+    spans = sentence_spans(question, min_chars=1)
+    start = next((a for a, b in spans if question[a:b].rstrip().endswith("?")), 0)
+    return question[start:]
 
 
 # What the law requires or allows, and the terms of employment law (leave, probation, minimum wage,
