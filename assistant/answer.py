@@ -18,8 +18,8 @@ from assistant.excerpts import (Excerpt, asked_organisations, candidates, excerp
                                 source_label)
 from assistant.themes import PlacedPoint, Theme
 from assistant.ranker import UnitRanker
-from assistant.query import (ANSWER_TYPES, ANY_NUMBER, _expansions, answer_type, clauses, detect_language, entities,
-                            question_type, states_answer_type)
+from assistant.query import (ANSWER_TYPES, ANY_NUMBER, _expansions, answer_type, asked_start, clauses, detect_language,
+                            entities, question_type, states_answer_type)
 from assistant.text import plain, sentence_spans, word_list
 from assistant.retrieve import (_WORD, CARRIED_WEIGHT, LexicalIndex, QueryTerm, Retrieval, coverage,
                                 non_content_words, query_terms)
@@ -283,8 +283,8 @@ def names_unknown_subject(question: str, terms: Sequence[QueryTerm], lexical: Le
     a scheme by an abbreviation the corpus never uses as one ("SLIM-regeling": the corpus has "slim
     werken", never "SLIM")."""
     unknown = {t.word for t in terms if not t.known}
-    asked = asked_part(question)
-    raw = _WORD.findall(asked)
+    asked = asked_start(question)
+    raw = _WORD.findall(question[asked:])
     # Other numbers are the user's context ("een installatiebedrijf met 18 man"), not a subject.
     if any(w.lower() in unknown and (_YEAR.fullmatch(w) or (w.isupper() and len(w) >= 2 and not w.isdigit()))
            for w in raw):
@@ -292,22 +292,13 @@ def names_unknown_subject(question: str, terms: Sequence[QueryTerm], lexical: Le
     # In the context the user gives, only a scheme named by an unknown abbreviation is the subject
     # ("We willen de SLIM-regeling aanvragen. Hoeveel krijgen we?"), not their own things ("een VVT-organisatie").
     return any(m.group(1).lower() not in lexical.abbreviations
-               and (m.start() >= len(question) - len(asked) or _SCHEME_HEAD.match(question, m.end()))
+               and (m.start() >= asked or _SCHEME_HEAD.match(question, m.end()))
                for m in _NAMED_ABBREVIATION.finditer(question))
 
 
 # The head of a compound naming a scheme, a tax rule or a fund ("SLIM-regeling", "WBSO-aftrek").
 _SCHEME_HEAD = re.compile(r"(?:\w*(?:regeling|subsidie|aftrek|voucher|fonds|premie|vergoeding|budget|programma|wet|"
                           r"heffing|korting|krediet|lening|bijdrage)|tax|scheme|grant|credit|fund|subsidy)\b", re.I)
-
-
-def asked_part(question: str) -> str:
-    """The question's asking part: from its first sentence that ends in a question mark to the end.
-    The sentences before it tell the user's context ("We voeren een nieuw ERP-systeem in. Hoe doe ik
-    dat samen met het personeel?"); a question without one is asked as a whole."""
-    spans = sentence_spans(question, min_chars=1)
-    start = next((a for a, b in spans if question[a:b].rstrip().endswith("?")), 0)
-    return question[start:]
 
 
 # What the law requires or allows, and the terms of employment law (leave, probation, minimum wage,

@@ -478,9 +478,11 @@ def organisation_mentions(text: str, organisations: dict[str, Sequence[str]]) ->
 _SUBJECT_BOUNDARY = re.compile(r"(?m)^[ \t]*(?:(?:[-*][ \t]+)?(?:In|Bij|At|In the) [A-Z]|[-*][ \t]+[^\n:]{1,40}:[ \t]*$)")
 
 
-def subject_boundaries(text: str) -> list[int]:
-    """Offsets in a passage where the text turns to another subject (see _SUBJECT_BOUNDARY)."""
-    return [m.start() for m in _SUBJECT_BOUNDARY.finditer(text)]
+@lru_cache(maxsize=4096)
+def subject_boundaries(text: str) -> tuple[int, ...]:
+    """Offsets in a passage where the text turns to another subject (see _SUBJECT_BOUNDARY); cached per
+    passage text, as every candidate excerpt of a passage asks what it is about."""
+    return tuple(m.start() for m in _SUBJECT_BOUNDARY.finditer(text))
 
 
 SUBJECT_BEFORE = "subject_before"  # Hit.meta: the organisation its section's story was about where the passage begins
@@ -496,19 +498,17 @@ def subject_before(hit: Hit, earlier: Sequence[Hit], organisations: dict[str, Se
     if hit.kind == "case" or not organisations:
         return None
     mentions = {} if mentions is None else mentions
-    if _SUBJECT_BOUNDARY.match(hit.text):
+    if 0 in subject_boundaries(hit.text):
         return None  # the passage opens on another subject
     for passage in sorted((p for p in earlier if p.start < hit.start), key=lambda p: -p.start):
         if passage.chunk_id not in mentions:
             mentions[passage.chunk_id] = organisation_mentions(passage.text, organisations)
         named = [m for m in mentions[passage.chunk_id] if passage.start + m[0] < hit.start]
         turns = [b for b in subject_boundaries(passage.text) if passage.start + b < hit.start]
-        if named and turns and max(turns) > max(pos for pos, _ in named):
-            return None  # the story of the company named last ended before this passage
+        if turns and (not named or max(turns) > max(pos for pos, _ in named)):
+            return None  # the text turned to another subject after the company named last (or before any)
         if named:
             return _last_named(named)
-        if turns:
-            return None
     return None
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from typing import Sequence
 
-from assistant.text import DATA_DIR, stopwords, word_list
+from assistant.text import DATA_DIR, sentence_spans, stopwords, word_list
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -62,6 +62,13 @@ _CLAUSE_BREAK = re.compile(r"(?<=[.?!])\s+|\n+|[,;:]\s+(?=(?:maar|dus|want|en|of
 def clauses(question: str) -> list[str]:
     """The question's sentences and the clauses after "…, maar", each stripped ("" parts dropped)."""
     return [c.strip() for c in _CLAUSE_BREAK.split(question) if c and c.strip()]
+
+
+def asked_start(question: str) -> int:
+    """Where the question's asking part starts: its first sentence that ends in a question mark. The
+    sentences before it tell the user's context ("We voeren een nieuw ERP-systeem in. Hoe doe ik dat
+    samen met het personeel?"); a question without one is asked as a whole (0)."""
+    return next((a for a, b in sentence_spans(question, min_chars=1) if question[a:b].rstrip().endswith("?")), 0)
 
 
 def question_type(question: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.query import QUESTION_TYPES, analyse, answer_type, clauses, states_answer_type, detect_language, needs_context, question_type
+from assistant.query import QUESTION_TYPES, analyse, answer_type, asked_start, clauses, states_answer_type, detect_language, needs_context, question_type
 
 
 @pytest.mark.parametrize("question, expected", [
@@ -139,3 +139,13 @@ def test_any_number_finds_digits_and_number_words(sentence, expected):
     from assistant.query import ANY_NUMBER
 
     assert bool(ANY_NUMBER.search(sentence)) is expected
+
+
+@pytest.mark.parametrize("question, asked", [
+    ("We voeren een nieuw ERP-systeem in. Hoe doe ik dat samen met het personeel?", "Hoe doe ik dat samen met het personeel?"),
+    ("Hoeveel WBSO-aftrek krijg ik? Ik heb 12 man.", "Hoeveel WBSO-aftrek krijg ik? Ik heb 12 man."),  # asks first
+    ("Vertel eens over de WBSO.", "Vertel eens over de WBSO."),  # no question mark: all of it
+    ("Ik heb een lening van 50.000 euro. Welke rente is normaal?", "Welke rente is normaal?"),  # no cut at "50.000"
+])
+def test_the_asking_part_of_a_question_follows_the_users_context(question, asked):
+    assert question[asked_start(question):] == asked
