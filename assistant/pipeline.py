@@ -52,6 +52,8 @@ from assistant.answer import (
     refusal_reason,
 )
 from assistant.generate import generate, load_prompt, make_chat_model
+from assistant.known_questions import KNOWN_BLOB, VECTORS_FILE, excluding, source_hash, stored_source_hash
+from assistant.known_questions import build_blob as known_blob, load_entries as load_known, seed as seed_known
 from assistant.query import needs_context, question_type
 from assistant.retrieve import (
     HybridSearcher,
@@ -249,7 +251,7 @@ def build_index(
             case_count=case_count,
         )
         if previous is not None and not (added or changed or removed):
-            _add_missing_build_data(store, previous, by_source)  # a build from before these were stored
+            _add_missing_build_data(store, previous, by_source, embedder)  # a build from before these were stored
             store.prune()  # leftovers of an interrupted (killed) build go now, not at the next change
             result.chunks = previous.manifest.chunk_count
             result.up_to_date = True
@@ -308,7 +310,7 @@ def build_index(
                     f"{manifest.chunk_count}; run `assistant index --rebuild`."
                 )
             store.save_documents(build, build_documents(previous, by_source, files))
-            persist_search_index(store, build, theme_blob)
+            persist_search_index(store, build, theme_blob, embedder=embedder, previous=previous)
             store.heartbeat()
             store.save_manifest(build, manifest)
             store.activate(build)
@@ -368,14 +370,46 @@ def build_documents(previous: Build | None, by_source: dict[str, Document], file
     return docs
 
 
-def persist_search_index(store: Store, build: Build, theme_vectors: bytes | None = None) -> None:
+def persist_search_index(store: Store, build: Build, theme_vectors: bytes | None = None,
+                         embedder: Embedder | None = None, previous: Build | None = None) -> None:
     """Compute the build's search index (BM25, passages, sentence units and windows: what a process would
     otherwise compute at its first question) from the build's passages and store it with the build, with
-    the embeddings of the curated themes' texts when given."""
-    blobs = HybridSearcher(build, None).export_search_index()
+    the embeddings of the curated themes' texts when given, and with an `embedder` the known questions
+    its passages answer (assistant/known_questions.py; vectors of the `previous` build are reused)."""
+    def known(records) -> dict[str, bytes]:
+        return {KNOWN_BLOB: _known_questions_blob(records, embedder, previous)}
+
+    blobs = HybridSearcher(build, None).export_search_index(known if embedder is not None else None)
     if theme_vectors is not None:
         blobs[THEME_VECTORS_BLOB] = theme_vectors
     store.save_search_index(build, blobs)
+
+
+def _known_questions_blob(records, embedder: Embedder, previous: Build | None) -> bytes:
+    """The known questions for a build's passages; vectors shipped with the package (computed with the
+    default embedder) or stored with the previous build are not computed again."""
+    if VECTORS_FILE.is_file():
+        with open(VECTORS_FILE, "rb") as fh:
+            seed_known(fh)
+    _seed_from(previous, KNOWN_BLOB)
+    return known_blob(embedder, records)
+
+
+def _seed_from(previous: Build | None, blob: str) -> None:
+    """Put the vectors a previous build stored in `blob` (theme texts, known questions) into the process
+    cache, so that a new build does not embed them again."""
+    if previous is None:
+        return
+    try:
+        files = previous.search_index() or {}
+        try:
+            if blob in files:
+                seed_vectors(files[blob])
+        finally:
+            for fh in files.values():
+                fh.close()
+    except Exception as e:  # noqa: BLE001 - the previous build's vectors only save time
+        logger.warning("vectors in %s of build %s not reused (%s); embedding them again", blob, previous.build_id, e)
 
 
 def _theme_vectors(themes: Sequence[Theme], embedder: Embedder, previous: Build | None,
@@ -386,17 +420,7 @@ def _theme_vectors(themes: Sequence[Theme], embedder: Embedder, previous: Build 
         progress(0, len(theme_texts(themes)))
     if not themes:
         return None
-    if previous is not None:
-        try:
-            files = previous.search_index() or {}
-            try:
-                if THEME_VECTORS_BLOB in files:
-                    seed_vectors(files[THEME_VECTORS_BLOB])
-            finally:
-                for fh in files.values():
-                    fh.close()
-        except Exception as e:  # noqa: BLE001 - the previous build's vectors only save time
-            logger.warning("theme vectors of build %s not reused (%s); embedding them again", previous.build_id, e)
+    _seed_from(previous, THEME_VECTORS_BLOB)
     return theme_vectors_blob(embedder, themes, progress)
 
 
@@ -493,33 +517,41 @@ def _about_asked(hit: Hit, asked: set[str], searcher: HybridSearcher, organisati
     return plain(_subject_before(hit, searcher, organisations) or "") in asked
 
 
-def _add_missing_build_data(store: Store, build: Build, by_source: dict[str, Document]) -> None:
-    """Give a build made before documents and search indexes were stored both (no re-embedding)."""
+def _add_missing_build_data(store: Store, build: Build, by_source: dict[str, Document],
+                            embedder: Embedder | None = None) -> None:
+    """Give a build made before documents and search indexes were stored both (no re-embedding of
+    passages), and with an `embedder` the known questions when they are missing or made from another
+    data file (a new version of the package)."""
     if not store.has_documents(build):
         store.save_documents(build, build_documents(None, by_source, build.manifest.files))
     if not store.has_search_index(build):
-        persist_search_index(store, build)
+        persist_search_index(store, build, embedder=embedder)
         return
-    problem, theme_vectors = _persisted_search_problem(build)
+    problem, theme_vectors, known_source = _persisted_search_problem(build)
+    if problem is None and embedder is not None and known_source != source_hash(load_known()):
+        logger.info("Storing the known questions with index build %s (missing or out of date).", build.build_id)
+        persist_search_index(store, build, theme_vectors, embedder=embedder, previous=build)
+        return
     if problem is not None:  # written by another version, or damaged: the passages are all it needs
         logger.warning("Writing the search index of index build %s again (%s).", build.build_id, problem)
-        persist_search_index(store, build, theme_vectors)
+        persist_search_index(store, build, theme_vectors, embedder=embedder, previous=build)
 
 
-def _persisted_search_problem(build: Build) -> tuple[str | None, bytes | None]:
-    """Why the build's persisted search index cannot be used as it is (None when it can), and the theme
-    vectors stored with it (kept when it is written again)."""
+def _persisted_search_problem(build: Build) -> tuple[str | None, bytes | None, str | None]:
+    """Why the build's persisted search index cannot be used as it is (None when it can), the theme
+    vectors stored with it (kept when it is written again) and what its known questions were made from."""
     try:
         files = build.search_index() or {}
     except StoreError as e:
-        return str(e), None
+        return str(e), None, None
     try:
         theme_vectors = files[THEME_VECTORS_BLOB].read() if THEME_VECTORS_BLOB in files else None
+        known_source = stored_source_hash(files[KNOWN_BLOB]) if KNOWN_BLOB in files else None
         try:
             load_search_state(files, build)
         except Exception as e:  # noqa: BLE001 - any damage is repaired by writing it again
-            return f"{type(e).__name__}: {e}", theme_vectors
-        return None, theme_vectors
+            return f"{type(e).__name__}: {e}", theme_vectors, known_source
+        return None, theme_vectors, known_source
     finally:
         for fh in files.values():
             fh.close()
@@ -817,6 +849,12 @@ def evaluate(
     answers: bool = True, assistant: "Assistant | None" = None,
 ) -> tuple[dict, list[QuestionResult]]:
     """Score retrieval (and, with answers=True, the answers) on a gold file. Latency is measured warm."""
+    with excluding(Path(gold_path).stem):  # a set is scored without its own known questions
+        return _evaluate(settings, gold_path, k, mode, index, progress, answers, assistant)
+
+
+def _evaluate(settings: Settings, gold_path: Path, k: int, mode: Mode, index: "Index | None",
+              progress: Callable[[int, int], None] | None, answers: bool, assistant: "Assistant | None"):
     gold = load_gold(gold_path)
     index = index or (assistant.index if assistant else Index(settings))
     index.retrieve("sociale innovatie", k, mode=mode)  # warm-up: model load and BM25 build are not latency

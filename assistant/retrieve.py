@@ -18,11 +18,13 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, BinaryIO, Iterable, Iterator, Literal, Sequence
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Literal, Sequence
 
 import numpy as np
 
 from assistant.errors import StoreError
+from assistant.known_questions import KNOWN_BLOB, KNOWN_WEIGHT, KnownQuestions
+from assistant.known_questions import from_cache as known_from_cache
 from assistant.models import Filters, Hit, passage_context
 from assistant.query import _QUESTION_WORDS, _expansions, _with_carried, carried_terms, expand_query
 from assistant.text import plain, stopwords, word_list
@@ -494,10 +496,10 @@ class HybridSearcher:
 
     def __init__(self, build, embedder, *, candidates: int = 50, per_section: int = 2,
                  expand: bool = True, decompound: bool = True, follow_ups: bool = True, windows: bool = True,
-                 sentences: bool = True) -> None:
-        """`expand`, `decompound`, `follow_ups`, `windows` and `sentences` switch off the thesaurus, compound
-        splitting, history condensing, the sentence-window ranking and the single-sentence ranking (for
-        ablations in benchmarks/; the defaults are what the app uses)."""
+                 sentences: bool = True, known: bool = True) -> None:
+        """`expand`, `decompound`, `follow_ups`, `windows`, `sentences` and `known` switch off the thesaurus,
+        compound splitting, history condensing, the sentence-window ranking, the single-sentence ranking and
+        the known-questions ranking (for ablations in benchmarks/; the defaults are what the app uses)."""
         if candidates <= 0 or per_section <= 0:
             raise ValueError(f"candidates and per_section must be greater than 0. Currently {candidates}, {per_section}.")
         self.build = build
@@ -505,7 +507,8 @@ class HybridSearcher:
         self.candidates = candidates
         self.per_section = per_section
         self.expand, self.decompound, self.follow_ups, self.windows = expand, decompound, follow_ups, windows
-        self.sentences = sentences
+        self.sentences, self.known = sentences, known
+        self._known: KnownQuestions | None = None  # the build's known questions (assistant/known_questions.py)
         self._sentence_matrix: tuple[np.ndarray, list[str]] | None = None
         self._lock = threading.Lock()
         self._lexical: LexicalIndex | None = None
@@ -529,8 +532,19 @@ class HybridSearcher:
                 state = self._load_persisted()
                 if state is None:
                     state = self._compute()
+                    self._known = self._known_in_memory(state[0])
                 self._records, self._units, self._windows, self._lexical = state
             return self._lexical
+
+    def _known_in_memory(self, records) -> KnownQuestions | None:
+        """The known questions without a stored build index: only when no vector must be embedded."""
+        if not self.known or self.embedder is None:
+            return None
+        try:
+            return known_from_cache(self.embedder, records)
+        except Exception as e:  # noqa: BLE001 - retrieval works without them
+            logger.warning("Known questions not used for index build %s (%s).", self.build.build_id, e)
+            return None
 
     def _compute(self):
         """Everything `lexical()` provides, computed from the build's stored passages (reads them all)."""
@@ -562,6 +576,12 @@ class HybridSearcher:
                            "in memory from its passages (`assistant index` adds it to the build).", build_id)
             return None
         try:
+            if KNOWN_BLOB in files and self.known:
+                try:
+                    self._known = KnownQuestions.from_blob(files[KNOWN_BLOB])
+                except Exception as e:  # noqa: BLE001 - retrieval works without them
+                    logger.warning("The known questions of index build %s cannot be read (%s); searching without "
+                                   "them (run `assistant index` to store them again).", build_id, e)
             if THEME_VECTORS_BLOB in files:  # the themes' embeddings: the first question embeds none of them
                 try:
                     seed_vectors(files[THEME_VECTORS_BLOB])
@@ -583,10 +603,16 @@ class HybridSearcher:
             for fh in files.values():
                 fh.close()
 
-    def export_search_index(self) -> dict[str, bytes]:
+    def export_search_index(self, extra: Callable[[dict[str, tuple[str, dict]]], dict[str, bytes]] | None = None
+                            ) -> dict[str, bytes]:
         """What `lexical()` computes from the build's passages, computed now and serialised (named npz files)
-        for the store: `Store.save_search_index(build, searcher.export_search_index())`."""
-        return dump_search_state(*self._compute(), build_id=self.build.build_id)
+        for the store: `Store.save_search_index(build, searcher.export_search_index())`. `extra(records)`
+        adds files made from the passages (id -> (text, metadata)): the known questions."""
+        state = self._compute()
+        blobs = dump_search_state(*state, build_id=self.build.build_id)
+        if extra is not None:
+            blobs.update(extra(state[0]))
+        return blobs
 
     def close(self) -> None:
         """Release the build's resources (its Chroma client); in-memory results stay readable."""
@@ -749,6 +775,9 @@ class HybridSearcher:
         if mode == "hybrid" and self.sentences:
             rankings["hybrid"].append(self.sentence_ranking(vector, n, allowed))
             weights = [*(weights or [1.0, 1.0]), SENTENCE_WEIGHT]
+        if mode == "hybrid" and self.known and self._known is not None and len(self._known):
+            rankings["hybrid"].append(self._known.ranking(vector, n, allowed))
+            weights = [*(weights or [1.0] * (len(rankings["hybrid"]) - 1)), KNOWN_WEIGHT]
         fused = reciprocal_rank_fusion(rankings[mode], weights=weights)
         section_of = {cid: f"{self._records[cid][1]['doc_id']}\x00{self._records[cid][1]['section']}"
                       for cid, _ in fused if cid in self._records}

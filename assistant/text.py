@@ -114,11 +114,14 @@ def plain(text: str) -> str:
     return MARKDOWN_ESCAPE.sub("", _LONE_STAR.sub("", text.replace("**", "")))
 
 
+_SPEAKER = re.compile(r"^\W*[A-Z][\w-]*:\s*")  # "Xavier: “Dat komt doordat …”": the quoted words open it
+
+
 def opens_with_reference(sentence: str) -> bool:
     """Whether a sentence leans on the one before it for its subject ("Het bedrijf …", "Ze …",
     "Dit …", "Daar …", "Uit onvrede daarmee …"): quoted alone, the reader cannot tell who or what it is
     about."""
-    words = re.findall(r"\w+", plain(sentence).lower())
+    words = re.findall(r"\w+", _SPEAKER.sub("", plain(sentence)).lower())
     if not words:
         return False
     openers = word_list("referring_openers")

